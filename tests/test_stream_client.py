@@ -338,3 +338,24 @@ def test_resuming_a_url_with_another_file_is_refused(client, random_file, sample
     created = client.initiate_chunked_upload(random_file.stat().st_size, {"name": "a"})
     with pytest.raises(StreamError, match="expects"):
         client.upload_file_tus(sample_video, upload_url=created["upload_url"])
+
+
+
+def test_tus_chunks_stream_through_one_small_buffer(client, emulator, random_file, monkeypatch):
+    """Memory is bounded by one read block, not by the chunk: every PATCH body is handed to the
+    socket in blocks of at most 1 MiB, all views of the same reusable buffer."""
+    blocks, send = [], client.http.session.request
+
+    def spying_request(method, url, **kwargs):
+        if method == "PATCH":
+            body = kwargs["data"]
+            kwargs["data"] = type("Spy", (), {"__len__": lambda self: len(body),
+                                              "__iter__": lambda self: (blocks.append(b) or b for b in body)})()
+        return send(method, url, **kwargs)
+
+    monkeypatch.setattr(client.http.session, "request", spying_request)
+    result = client.upload_file_tus(random_file, chunk_size=5 * MiB)
+    assert result["bytes_uploaded"] == random_file.stat().st_size == sum(len(b) for b in blocks)
+    assert max(len(b) for b in blocks) <= MiB
+    assert len({id(b.obj) for b in blocks}) == 1
+    assert stored_bytes(emulator, result["video_id"]) == random_file.read_bytes()

@@ -14,6 +14,7 @@ CHUNK_MULTIPLE = 262_144          # every non-final chunk is a multiple of 256 K
 MIN_CHUNK = 5_242_880             # 5 MiB, unless the whole file is smaller
 MAX_CHUNK = 209_715_200           # 200 MiB
 DEFAULT_CHUNK = 52_428_800        # 50 MiB, Cloudflare's recommendation
+READ_BLOCK = 1_048_576            # bytes read from disk and handed to the socket at a time
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
 
 
@@ -103,11 +104,37 @@ def patch_chunk(transport, upload_url, data, offset):
     return int(new_offset)
 
 
+class FileSlice:
+    """A PATCH body: `length` bytes of an open file from `offset`, streamed through one reusable buffer.
+
+    requests sends it with Content-Length (from __len__) and pulls blocks from __iter__ one at a
+    time, so memory stays at one block however large the chunk; iterating again re-reads from the
+    start, so a retried PATCH sends the same bytes.
+    """
+
+    def __init__(self, fh, offset, length, buffer):
+        self.fh, self.offset, self.length, self.buffer = fh, offset, length, buffer
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        self.fh.seek(self.offset)
+        remaining = self.length
+        while remaining:
+            view = self.buffer[: min(len(self.buffer), remaining)]
+            n = self.fh.readinto(view)
+            if not n:
+                raise StreamError("file ended early while sending a tus chunk (was it truncated?)")
+            remaining -= n
+            yield view[:n]
+
+
 def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_chunk=MIN_CHUNK,
                 progress_callback=None):
     """Push a file to a tus upload URL from the server's current offset; return the final offset.
 
-    Memory stays at one chunk: each chunk is read into one reusable buffer and sent as a memoryview.
+    Memory stays at one READ_BLOCK: each chunk streams from disk through one reusable buffer.
     A PATCH that makes no progress is retried from HEAD's offset with backoff, at most
     `transport.max_retries` times in a row.
     """
@@ -116,15 +143,12 @@ def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_
     if length is not None and length != file_size:
         raise StreamError(f"tus upload expects {length} bytes but the file has {file_size}")
     size = normalize_chunk_size(chunk_size, min_chunk)
-    buffer = memoryview(bytearray(min(size, max(file_size, 1))))
+    buffer = memoryview(bytearray(min(READ_BLOCK, size)))
     stalls = 0
-    with open(file_path, "rb") as fh:
+    with open(file_path, "rb", buffering=0) as fh:
         while offset < file_size:
             _, want = next(plan_tus_chunks(file_size, size, start=offset, min_chunk=min_chunk))
-            fh.seek(offset)
-            view = buffer[:want]
-            _read_exactly(fh, view)
-            new_offset = patch_chunk(transport, upload_url, view, offset)
+            new_offset = patch_chunk(transport, upload_url, FileSlice(fh, offset, want, buffer), offset)
             if new_offset > offset:
                 stalls = 0
             else:
@@ -137,13 +161,3 @@ def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_
             if progress_callback:
                 progress_callback(offset, file_size)
     return offset
-
-
-def _read_exactly(fh, view):
-    """Fill `view` from the file, failing loudly if the file shrank under us."""
-    got = 0
-    while got < len(view):
-        n = fh.readinto(view[got:])
-        if not n:
-            raise StreamError("file ended early while reading a tus chunk (was it truncated?)")
-        got += n
