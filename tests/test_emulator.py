@@ -432,6 +432,8 @@ def test_iframe_honours_player_parameters_and_lists_caption_tracks(emulator, htt
     assert "controls" not in video_tag
     tracks = re.findall(r"<track[^>]*>", html)
     assert len(tracks) == 2 and "default" in next(track for track in tracks if 'srclang="fr"' in track)
+    webm = re.search(r'<source src="([^"]+\.webm)"', html).group(1)
+    assert requests.get(emulator.url + webm, timeout=30).content[:4] == b"\x1a\x45\xdf\xa3"
     vtt_path = re.search(r'<track[^>]*src="([^"]+)"', html).group(1)
     assert requests.get(emulator.url + vtt_path, timeout=10).text.startswith("WEBVTT")
     master = requests.get(f"{emulator.url}/{uid}/manifest/video.m3u8", timeout=10).text

@@ -122,7 +122,9 @@ def progressive(video_id, extension):
     """The progressive rendition the emulator's player page plays (browsers cannot play HLS natively)."""
     record, _ = authorize(video_id)
     _ready(record)
-    return _send(_emulator().videos.output_dir(record["uid"]) / f"video.{extension}")
+    if extension == "webm":
+        return _send(_emulator().processor.ensure_webm(record["uid"]))
+    return _send(_emulator().videos.output_dir(record["uid"]) / "video.mp4")
 
 
 @customer_domain.get("/<video_id>/__emulator__/captions/<language>.vtt")

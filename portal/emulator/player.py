@@ -50,7 +50,7 @@ def player_settings(args, video_id, record, codecs):
         "ready": record["status"]["state"] == "ready",
         "sources": [
             {"src": f"{base}/__emulator__/video.mp4", "type": mp4_type},
-            {"src": f"{base}/__emulator__/video.webm", "type": 'video/webm; codecs="vp8, opus"'},
+            {"src": f"{base}/__emulator__/video.webm", "type": 'video/webm; codecs="vp9, opus"'},
         ],
         "tracks": tracks,
         "autoplay": _flag(args, "autoplay"),

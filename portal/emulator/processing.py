@@ -1,6 +1,7 @@
 """Background processing: fetch copies, probe, encode and package each video, moving it through Stream's states."""
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +25,8 @@ class VideoProcessor:
     def __init__(self, emulator, workers=2):
         self.emulator = emulator
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream-emulator-processing")
+        self._webm_locks = {}
+        self._webm_locks_guard = threading.Lock()
 
     def submit(self, uid):
         """Queue a fully uploaded video for processing."""
@@ -47,7 +50,7 @@ class VideoProcessor:
 
     def _submit(self, function, *args):
         try:
-            self._executor.submit(function, *args)
+            self._executor.submit(_logging_errors, function, *args)
         except RuntimeError:
             log.warning("Processing is shut down; %s not queued", args[0])
 
@@ -77,12 +80,17 @@ class VideoProcessor:
 
     def _process_safely(self, uid):
         try:
-            self._process(uid)
+            ready = self._process(uid)
         except Exception:  # a crash must end in Stream's error state, never in a stuck video
-            if self.emulator.videos.get(uid) is None:
-                return
-            log.exception("Processing %s failed", uid)
-            self._fail(uid, "ERR_UNKNOWN", "The video could not be processed")
+            if self.emulator.videos.get(uid) is not None:
+                log.exception("Processing %s failed", uid)
+                self._fail(uid, "ERR_UNKNOWN", "The video could not be processed")
+            return
+        if ready:
+            try:
+                self.ensure_webm(uid)
+            except OSError:  # the video was deleted while its WebM was being made
+                log.info("No WebM rendition for %s", uid)
 
     def _process(self, uid):
         videos = self.emulator.videos
@@ -108,7 +116,7 @@ class VideoProcessor:
         videos.update(uid, duration=duration, input={"width": probe.width, "height": probe.height})
         out_dir = videos.output_dir(uid)
         reporter = ProgressReporter(videos, uid)
-        if not transcoding.encode_renditions(videos.source_path(uid), out_dir, probe.duration, reporter):
+        if not transcoding.encode_mp4(videos.source_path(uid), out_dir, probe.duration, reporter):
             if videos.get(uid) is not None:
                 self._fail(uid, "ERR_MALFORMED_VIDEO", "The video could not be decoded to the end")
             return
@@ -118,6 +126,17 @@ class VideoProcessor:
             return
         self.emulator.finish_video(uid, _mark_ready)
         log.info("Video %s is ready (%.2fs, %sx%s)", uid, probe.duration, probe.width, probe.height)
+        return True
+
+    def ensure_webm(self, uid):
+        """The WebM rendition's path, made now if the background job has not made it yet."""
+        target = self.emulator.videos.output_dir(uid) / "video.webm"
+        with self._webm_locks_guard:
+            lock = self._webm_locks.setdefault(uid, threading.Lock())
+        with lock:
+            if not target.exists() and (target.parent / "video.mp4").exists():
+                transcoding.encode_webm(target.parent)
+        return target
 
     def _fail(self, uid, code, text):
         def mark_error(record):
@@ -128,6 +147,13 @@ class VideoProcessor:
             log.info("Video %s failed: %s", uid, code)
 
 
+def _logging_errors(function, *args):
+    try:
+        function(*args)
+    except Exception:  # the executor would swallow it silently
+        log.exception("Background job %s%r failed", function.__name__, args)
+
+
 class ProgressReporter:
     """Writes pctComplete as ffmpeg advances, at most a few times a second."""
 
@@ -135,11 +161,12 @@ class ProgressReporter:
         self.videos = videos
         self.uid = uid
         self.last_write = 0.0
+        self.highest = 0.0
 
     def __call__(self, fraction):
         now = time.monotonic()
-        if now - self.last_write >= PROGRESS_INTERVAL:
-            self.last_write = now
+        if fraction > self.highest and now - self.last_write >= PROGRESS_INTERVAL:
+            self.last_write, self.highest = now, fraction
             self.videos.mutate(self.uid, lambda record: record["status"].update(pctComplete=pct(fraction * 95)))
 
 

@@ -79,23 +79,20 @@ def frame_size(stderr):
     return -1, -1
 
 
-def encode_renditions(source, out_dir, duration, on_progress):
-    """Encode an H.264/AAC MP4 and a VP8/Opus WebM (for Chromium builds without H.264); False if the input broke.
+def encode_mp4(source, out_dir, duration, on_progress):
+    """Encode the H.264/AAC MP4 rendition (at most 720p); False if the input broke on the way.
 
     `on_progress(fraction)` is called as ffmpeg reports its position.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scale = "scale='min(1280,iw)':-2:flags=bicubic,scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1"
-    common = ["-map", "0:v:0", "-map", "0:a:0?", "-vf", scale, "-ac", "2", "-ar", "48000"]
+    scale = "scale=-2:'min(720,ih)':flags=bicubic,scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1"
     command = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
-        "-i", str(source),
-        *common, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
-        "-force_key_frames", "expr:gte(t,n_forced*2)", "-c:a", "aac", "-b:a", "128k",
+        "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-vf", scale,
+        "-c:v", "libx264", "-preset", "superfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
+        "-force_key_frames", "expr:gte(t,n_forced*2)", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
         "-movflags", "+faststart", str(out_dir / "video.mp4"),
-        *common, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-pix_fmt", "yuv420p",
-        "-c:a", "libopus", "-b:a", "96k", str(out_dir / "video.webm"),
     ]
     reached = 0.0
     with open(out_dir / "ffmpeg.log", "w", encoding="utf-8") as log_file:
@@ -114,6 +111,24 @@ def encode_renditions(source, out_dir, duration, on_progress):
     if duration > 1 and reached < duration * 0.9 - 0.5:
         log.info("Encoding %s stopped at %.2fs of %.2fs", source, reached, duration)
         return False
+    return True
+
+
+def encode_webm(out_dir):
+    """Make a VP9/Opus WebM (at most 480p) from the MP4, for Chromium builds that cannot play H.264."""
+    out_dir = Path(out_dir)
+    handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".webm")
+    os.close(handle)
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(out_dir / "video.mp4"),
+               "-vf", "scale=-2:'min(480,ih)',scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libvpx-vp9",
+               "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-b:v", "800k", "-c:a", "libopus",
+               "-b:a", "96k", "-f", "webm", temporary]
+    completed = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
+    if completed.returncode != 0:
+        Path(temporary).unlink(missing_ok=True)
+        log.warning("WebM rendition in %s failed: %s", out_dir, completed.stderr[-500:])
+        return False
+    os.replace(temporary, out_dir / "video.webm")
     return True
 
 
