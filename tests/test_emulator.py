@@ -347,6 +347,11 @@ def test_signing_keys_create_list_revoke(emulator, http):
     assert jwk["kid"] == key["id"] and jwk["alg"] == "RS256" and {"n", "e", "d", "p", "q"} <= set(jwk)
     assert http.get(stream_url(emulator, "/keys"), timeout=10).json()["result"] == [
         {"id": key["id"], "created": key["created"]}]
+    uid = tus_create(http, emulator, 100).headers["stream-media-id"]
+    signing_key = jwt.PyJWK(jwk).key
+    token = jwt.encode({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 60}, signing_key, algorithm="RS256",
+                       headers={"kid": key["id"]})
+    assert "not ready" in requests.get(f"{emulator.url}/{token}/iframe", timeout=10).text
     assert http.delete(stream_url(emulator, f"/keys/{key['id']}"), timeout=10).json()["result"] == "Revoked"
     assert http.get(stream_url(emulator, "/keys"), timeout=10).json()["result"] == []
 
@@ -441,6 +446,18 @@ def test_iframe_honours_player_parameters_and_lists_caption_tracks(emulator, htt
     assert "<video" in requests.get(f"{emulator.url}/{uid}/watch", timeout=10).text
 
 
+def test_allowed_origins_limit_who_may_embed(emulator, http, sample_video):
+    uid = ready_video(http, emulator, sample_video, allowedOrigins=["example.org", "*.dojo.test"])["uid"]
+
+    def embedded_from(page):
+        return requests.get(f"{emulator.url}/{uid}/iframe", headers={"Referer": page}, timeout=10).status_code
+
+    assert embedded_from("https://example.org/library/1") == 200
+    assert embedded_from("https://members.dojo.test/watch") == 200
+    assert embedded_from("https://dojo.test/watch") == 403
+    assert embedded_from("https://elsewhere.example/") == 403
+
+
 # --- webhooks ----------------------------------------------------------------------------------------------------
 
 def test_webhook_is_signed_and_retried_until_the_receiver_accepts(emulator, http, sample_video):
@@ -529,6 +546,20 @@ def test_drop_patch_keeps_what_was_read_and_the_upload_resumes(emulator, http, s
 
 
 # --- persistence -------------------------------------------------------------------------------------------------
+
+def test_unfinished_processing_resumes_after_a_restart(tmp_path, sample_video):
+    data = sample_video.read_bytes()
+    with EmulatorServer(tmp_path / "state") as first, requests.Session() as http:
+        http.headers.update(AUTH)
+        first.emulator.processor.shutdown()
+        location = tus_create(http, first, len(data)).headers["Location"]
+        assert tus_patch(http, location, 0, data).status_code == 204
+        uid = location.split("/")[-1].split("?")[0]
+        assert http.get(stream_url(first, f"/{uid}"), timeout=10).json()["result"]["status"]["state"] == "queued"
+    with EmulatorServer(tmp_path / "state") as second, requests.Session() as http:
+        http.headers.update(AUTH)
+        assert wait_for(http, second, uid)["status"]["state"] == "ready"
+
 
 def test_state_survives_a_restart(tmp_path, sample_video):
     with EmulatorServer(tmp_path / "state") as first, requests.Session() as http:

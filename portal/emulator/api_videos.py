@@ -30,7 +30,7 @@ def find_video(uid):
     return record
 
 
-@stream_api.post("")
+@stream_api.post("", provide_automatic_options=False)
 def create_video(account_id):
     """Start a tus upload (Tus-Resumable header) or take a basic multipart upload (field `file`)."""
     if "Tus-Resumable" in request.headers:
@@ -115,7 +115,7 @@ def delete_video(account_id, uid):
     return envelope("")
 
 
-@stream_api.get("")
+@stream_api.get("", provide_automatic_options=False)
 def list_videos(account_id):
     """List videos, newest first, with Cloudflare's filters; adds top-level range and total."""
     args = request.args
