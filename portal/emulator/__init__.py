@@ -82,6 +82,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        """Routing and parsing errors: the envelope under /client/v4, werkzeug's page elsewhere."""
         if not request.path.startswith(API_PREFIX):
             return error
         code = NOT_FOUND if error.code == 404 else SERVER_ERROR if error.code >= 500 else 10005
@@ -89,5 +90,6 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
+        """A bug in the emulator: logged, answered as a 500 envelope."""
         log.exception("Unexpected error on %s %s", request.method, request.path)
         return failure(500, SERVER_ERROR, "Internal error in the stream emulator")

@@ -140,6 +140,7 @@ class VideoProcessor:
 
     def _fail(self, uid, code, text):
         def mark_error(record):
+            """Stream's error state with the reason."""
             record["status"].update(state="error", errorReasonCode=code, errorReasonText=text)
             record["readyToStream"] = False
 
