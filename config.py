@@ -1,0 +1,171 @@
+"""Configuration classes for the portal, read from the environment."""
+
+import os
+from datetime import timedelta
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.environ.get("PORTAL_INSTANCE_DIR", os.path.join(BASE_DIR, "instance"))
+
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+MIB = 1024 * 1024
+
+
+def _env_int(name, default):
+    """Read an integer setting from the environment."""
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name, default=False):
+    """Read a yes/no setting from the environment."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url):
+    """Return a SQLAlchemy URL, choosing the psycopg 3 driver for PostgreSQL URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    INSTANCE_DIR = INSTANCE_DIR
+    DATABASE_URL = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_DATABASE_URI = database_url(
+        DATABASE_URL or "sqlite:///" + os.path.join(INSTANCE_DIR, "portal.db")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    EMBEDDED_REDIS_DIR = os.path.join(INSTANCE_DIR, "redis")
+    RQ_QUEUES = ("default", "uploads", "webhooks")
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(INSTANCE_DIR, "uploads"))
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+
+    # Sessions and cookies
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = 3600
+    MAX_CONTENT_LENGTH = 210 * MIB
+
+    # API bearer tokens
+    API_TOKEN_TTL_SECONDS = _env_int("API_TOKEN_TTL_SECONDS", 3600)
+
+    # Login throttling (Flask-Limiter on the portal's Redis)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
+
+    # Cloudflare Stream
+    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "emulator")
+    STREAM_EMULATOR_PORT = _env_int("STREAM_EMULATOR_PORT", 8788)
+    STREAM_EMULATOR_DIR = os.path.join(INSTANCE_DIR, "stream-emulator")
+    STREAM_SETTINGS_FILE = os.path.join(INSTANCE_DIR, "stream-settings.json")
+    CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", "https://api.cloudflare.com/client/v4")
+    CLOUDFLARE_GRAPHQL_URL = os.environ.get(
+        "CLOUDFLARE_GRAPHQL_URL", "https://api.cloudflare.com/client/v4/graphql"
+    )
+    CLOUDFLARE_ACCOUNT_ID = os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+    CLOUDFLARE_STREAM_API_TOKEN = os.environ.get("CLOUDFLARE_STREAM_API_TOKEN")
+    CLOUDFLARE_STREAM_CUSTOMER_CODE = os.environ.get("CLOUDFLARE_STREAM_CUSTOMER_CODE")
+    STREAM_CUSTOMER_BASE_URL = os.environ.get("STREAM_CUSTOMER_BASE_URL")
+    CLOUDFLARE_STREAM_SIGNING_KEY_ID = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY_ID")
+    CLOUDFLARE_STREAM_SIGNING_KEY = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY")
+    CLOUDFLARE_STREAM_WEBHOOK_SECRET = os.environ.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET")
+    STREAM_HTTP_TIMEOUT = _env_int("STREAM_HTTP_TIMEOUT", 30)
+    STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", 4)
+    STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
+
+    HSTS_ENABLED = False
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    @classmethod
+    def problems(cls, settings):
+        """Return what is missing for this environment to run safely (nothing by default)."""
+        return []
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite, embedded Redis and the Stream emulator unless told otherwise."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    _emulator = f"http://127.0.0.1:{Config.STREAM_EMULATOR_PORT}"
+    if Config.STREAM_BACKEND == "emulator":
+        CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator + "/client/v4")
+        CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or "emulator-account"
+        CLOUDFLARE_STREAM_API_TOKEN = Config.CLOUDFLARE_STREAM_API_TOKEN or "emulator-token"
+        STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator
+
+
+class TestConfig(DevelopmentConfig):
+    """The test suite: a throwaway database, CSRF on, fast password hashing."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL, Redis and Cloudflare from the environment, secure cookies."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
+    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "cloudflare")
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def problems(cls, settings):
+        """Name every setting production cannot start without."""
+        missing = []
+        secret = settings.get("SECRET_KEY")
+        if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+            missing.append("SECRET_KEY (a random value of at least 32 characters)")
+        if not settings.get("DATABASE_URL"):
+            missing.append("DATABASE_URL")
+        if not settings.get("REDIS_URL"):
+            missing.append("REDIS_URL")
+        if settings.get("STREAM_BACKEND") == "cloudflare":
+            for name in (
+                "CLOUDFLARE_ACCOUNT_ID",
+                "CLOUDFLARE_STREAM_API_TOKEN",
+                "CLOUDFLARE_STREAM_CUSTOMER_CODE",
+                "CLOUDFLARE_STREAM_SIGNING_KEY_ID",
+                "CLOUDFLARE_STREAM_SIGNING_KEY",
+                "CLOUDFLARE_STREAM_WEBHOOK_SECRET",
+            ):
+                if not settings.get(name):
+                    missing.append(name)
+        return missing
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    """Pick the configuration class named by PORTAL_ENV (development by default)."""
+    return CONFIGS[os.environ.get("PORTAL_ENV", "development")]

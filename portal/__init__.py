@@ -1,0 +1,92 @@
+"""The member video portal: the application factory."""
+
+import logging
+import os
+
+from flask import Flask
+
+from config import config_from_env
+
+BASE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+
+def create_app(config_class=None, overrides=None):
+    """Build the portal app: configuration, extensions, blueprints, errors, commands."""
+    config_class = config_class or config_from_env()
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(BASE_DIR, "templates"),
+        static_folder=os.path.join(BASE_DIR, "static"),
+        instance_path=config_class.INSTANCE_DIR,
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides or {})
+    check_settings(app, config_class)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def check_settings(app, config_class):
+    """Refuse to start when the environment lacks what this configuration needs."""
+    missing = config_class.problems(app.config)
+    if missing:
+        raise RuntimeError(
+            f"{config_class.ENV_NAME} configuration is incomplete; set: " + ", ".join(missing)
+        )
+
+
+def configure_logging(app):
+    """Log to stderr with timestamps, at LOG_LEVEL."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=app.config.get("LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def register_extensions(app):
+    """Bind the unbound extensions and the per-app clients (Redis, queues, Stream)."""
+    from portal import redis_runtime, security
+    from portal.auth import session as auth_session
+    from portal.extensions import csrf, db, limiter, login_manager, migrate
+    from portal.services import stream
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    auth_session.init_app(login_manager, app)
+    redis_runtime.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    stream.init_app(app)
+
+
+def register_blueprints(app):
+    """Mount the blueprints."""
+    from portal.admin import bp as admin_bp
+    from portal.api import bp as api_bp
+    from portal.auth import bp as auth_bp
+    from portal.library import bp as library_bp
+
+    app.register_blueprint(library_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_error_handlers(app):
+    """Friendly error pages and JSON errors under /api."""
+    from portal.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app):
+    """The `flask` CLI commands."""
+    from portal.cli import register
+
+    register(app)

@@ -1,0 +1,36 @@
+"""Forms of the people-management screens."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.models import Role, Tier
+
+ROLE_CHOICES = [(role.value, role.value.title()) for role in Role]
+TIER_CHOICES = [(tier.value, tier.value.title()) for tier in Tier]
+
+
+class UserCreateForm(FlaskForm):
+    """A new account."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=256)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
+    tier = SelectField("Membership tier", choices=TIER_CHOICES, default=Tier.FREE.value)
+    submit = SubmitField("Create account")
+
+
+class UserEditForm(FlaskForm):
+    """Change someone's name, role and tier."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    tier = SelectField("Membership tier", choices=TIER_CHOICES)
+    submit = SubmitField("Save changes")
+
+
+class ActivationForm(FlaskForm):
+    """The one-button deactivate / reactivate form."""
+
+    submit = SubmitField("Apply")

@@ -1,0 +1,63 @@
+"""Operations on accounts: search, create, change, deactivate (flush, never commit)."""
+
+from sqlalchemy import func, or_, select
+
+from portal.extensions import db
+from portal.models import Role, Tier, User, normalize_email
+
+
+class AccountError(ValueError):
+    """A change to an account that cannot be made, with a message for the admin."""
+
+
+def search_users(query="", page=1, per_page=25):
+    """Accounts matching a name or email fragment, newest first, one page; returns (users, total)."""
+    stmt = select(User)
+    if query:
+        pattern = f"%{query.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    users = db.session.scalars(
+        stmt.order_by(User.created_at.desc(), User.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return users, total
+
+
+def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", password_method=None):
+    """A new active account; AccountError when the email is taken."""
+    email = normalize_email(email)
+    if User.by_email(email) is not None:
+        raise AccountError(f"An account with {email} already exists.")
+    user = User(email=email, name=name or "", role=Role(role), tier=Tier(tier), active=True)
+    user.set_password(password, method=password_method)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def active_admin_count():
+    """How many active admins there are."""
+    return db.session.scalar(select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True)))
+
+
+def update_user(user, name, role, tier):
+    """Change name, role and tier; the last active admin keeps the admin role."""
+    role, tier = Role(role), Tier(tier)
+    if user.role == Role.ADMIN and role != Role.ADMIN and user.active and active_admin_count() <= 1:
+        raise AccountError("The last active admin cannot lose the admin role.")
+    user.name, user.role, user.tier = name or "", role, tier
+    db.session.flush()
+    return user
+
+
+def set_active(user, active, acting_user):
+    """Deactivate (ending every session and token) or reactivate an account."""
+    if not active and user.id == acting_user.id:
+        raise AccountError("You cannot deactivate your own account.")
+    if not active and user.role == Role.ADMIN and user.active and active_admin_count() <= 1:
+        raise AccountError("The last active admin cannot be deactivated.")
+    if user.active != active:
+        user.active = active
+        user.session_version += 1
+    db.session.flush()
+    return user

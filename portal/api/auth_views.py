@@ -1,0 +1,41 @@
+"""POST /api/auth/login: a bearer token for scripts."""
+
+from flask import g, jsonify
+
+from portal.api import bp
+from portal.api.parsing import json_object, required_string
+from portal.auth.service import (
+    authenticate,
+    failed_login,
+    login_account_key,
+    per_account_limit,
+    per_ip_limit,
+)
+from portal.auth.access import api_login_required, api_user
+from portal.auth.tokens import issue_access_token
+from portal.errors import APIError
+from portal.extensions import limiter
+
+
+@bp.route("/auth/login", methods=["POST"])
+@limiter.limit(per_ip_limit)
+@limiter.limit(per_account_limit, key_func=login_account_key, deduct_when=failed_login)
+def api_login():
+    """Exchange an email and password for a short-lived bearer token."""
+    data = json_object()
+    email = required_string(data, "email", 254)
+    password = required_string(data, "password", 256)
+    user = authenticate(email, password)
+    if user is None:
+        g.login_failed = True
+        raise APIError(401, "invalid_credentials", "That email and password do not match an active account.")
+    token, ttl = issue_access_token(user)
+    return jsonify(access_token=token, token_type="Bearer", expires_in=ttl)
+
+
+@bp.route("/auth/me", methods=["GET"])
+@api_login_required()
+def api_me():
+    """Who the caller is: a quick check that a token or session works."""
+    user = api_user()
+    return jsonify(id=user.id, email=user.email, name=user.name, role=user.role.value, tier=user.tier.value)

@@ -1,0 +1,71 @@
+"""Signing in: checking credentials the same way for every wrong answer, and throttling."""
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from flask import current_app, g, request, session
+from flask_login import login_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.models import User, normalize_email
+
+log = logging.getLogger(__name__)
+
+_DUMMY_HASH = None
+
+
+def _dummy_hash():
+    """A hash to check against when the email is unknown, so both failures take as long."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password")
+    return _DUMMY_HASH
+
+
+def authenticate(email, password):
+    """The active user with these credentials, or None (unknown, wrong or deactivated alike)."""
+    user = User.by_email(email) if email else None
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        log.info("Failed sign-in for unknown account from %s", request.remote_addr)
+        return None
+    if not user.check_password(password or ""):
+        log.info("Failed sign-in for user %s from %s", user.id, request.remote_addr)
+        return None
+    if not user.active:
+        log.info("Sign-in refused for deactivated user %s", user.id)
+        return None
+    return user
+
+
+def start_session(user, remember=False):
+    """Sign the user in with a fresh session (no fixation), stamped for the 12-hour cap."""
+    session.clear()
+    login_user(user, remember=remember)
+    session.permanent = True
+    session["signed_in_at"] = time.time()
+    user.last_login_at = datetime.now(timezone.utc)
+
+
+def login_account_key():
+    """Flask-Limiter key for per-account throttling: the email being tried."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        email = data.get("email") if isinstance(data, dict) else None
+    else:
+        email = request.form.get("email")
+    return "login-account:" + normalize_email(email if isinstance(email, str) else "")
+
+
+def failed_login(response):
+    """Only failed attempts count against the per-account limit (the view sets g.login_failed)."""
+    return bool(g.get("login_failed"))
+
+
+def per_ip_limit():
+    return current_app.config["LOGIN_LIMIT_PER_IP"]
+
+
+def per_account_limit():
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]

@@ -1,0 +1,45 @@
+"""flask-login wiring: loading users from the session, and where anonymous visitors go."""
+
+import time
+
+from flask import request, session
+from flask_login import user_loaded_from_cookie
+
+from portal.errors import APIError
+from portal.extensions import db
+from portal.models import User
+
+
+def load_user(identity):
+    """The user behind a session identity `<id>:<version>`, if still active and current."""
+    user_id, _, version = str(identity).partition(":")
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def unauthorized():
+    """Anonymous visitor on a protected page: the sign-in page (JSON 401 under /api)."""
+    from flask import redirect, url_for
+
+    if request.path.startswith("/api/"):
+        raise APIError(401, "authentication_required", "Sign in or send a bearer token.")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _mark_cookie_login(app, user):
+    session["signed_in_at"] = time.time()
+
+
+def init_app(login_manager, app):
+    """Configure flask-login for the portal."""
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    user_loaded_from_cookie.connect(_mark_cookie_login, app)

@@ -1,0 +1,58 @@
+"""Sign-in and sign-out pages."""
+
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, logout_user
+
+from portal.auth import bp
+from portal.auth.forms import LoginForm, LogoutForm
+from portal.auth.service import (
+    authenticate,
+    failed_login,
+    login_account_key,
+    per_account_limit,
+    per_ip_limit,
+    start_session,
+)
+from portal.extensions import db, limiter
+
+
+def safe_next(target):
+    """The `next` target if it stays on this site, else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(per_ip_limit, methods=["POST"])
+@limiter.limit(per_account_limit, key_func=login_account_key, methods=["POST"], deduct_when=failed_login)
+def login():
+    """Show the sign-in form; sign in on a valid POST."""
+    if current_user.is_authenticated:
+        return redirect(url_for("library.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            start_session(user, remember=form.remember.data)
+            db.session.commit()
+            flash(f"Welcome back, {user.name or user.email}.", "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("library.index"))
+        g.login_failed = True
+        flash("That email and password do not match an active account.", "error")
+    return render_template("auth/login.html", form=form), 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out (a POST form, so another site cannot sign you out)."""
+    form = LogoutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        logout_user()
+        flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,98 @@
+"""The portal's `flask` commands: accounts, demo data, the worker and the Stream emulator."""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+from portal.models import Role, Tier
+
+DEMO_PASSWORD = "portal-demo"
+DEMO_ACCOUNTS = [
+    ("admin@example.org", "Ada Admin", Role.ADMIN, Tier.LIFETIME),
+    ("instructor@example.org", "Ian Instructor", Role.INSTRUCTOR, Tier.LIFETIME),
+    ("free@example.org", "Fay Free", Role.MEMBER, Tier.FREE),
+    ("basic@example.org", "Bo Basic", Role.MEMBER, Tier.BASIC),
+    ("premium@example.org", "Pia Premium", Role.MEMBER, Tier.PREMIUM),
+    ("lifetime@example.org", "Lee Lifetime", Role.MEMBER, Tier.LIFETIME),
+]
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.MEMBER.value)
+@click.option("--tier", type=click.Choice([t.value for t in Tier]), default=Tier.FREE.value)
+@click.option("--name", default="")
+@with_appcontext
+def create_user_command(email, password, role, tier, name):
+    """Create an account."""
+    from portal.admin.people import AccountError, create_user
+
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    try:
+        user = create_user(email, password, role, tier, name,
+                           password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role.value}, {user.tier.value}).")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo accounts (development only), all with the password portal-demo."""
+    from portal.admin.people import create_user
+    from portal.models import User
+
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("seed-demo refuses to run in production.")
+    for email, name, role, tier in DEMO_ACCOUNTS:
+        user = User.by_email(email)
+        if user is None:
+            create_user(email, DEMO_PASSWORD, role, tier, name,
+                        password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
+        else:
+            user.role, user.tier, user.active = role, tier, True
+            user.set_password(DEMO_PASSWORD, current_app.config.get("PASSWORD_HASH_METHOD"))
+    db.session.commit()
+    click.echo(f"Demo accounts ready (password {DEMO_PASSWORD}):")
+    for email, _, role, tier in DEMO_ACCOUNTS:
+        click.echo(f"  {email:<26} {role.value:<10} {tier.value}")
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(queues, burst):
+    """Run an RQ worker (with its scheduler) for this app, which it has preloaded."""
+    from rq import Worker
+
+    services = current_app.extensions["redis"]
+    names = queues or services.queue_names
+    worker = Worker([services.queue(name) for name in names], connection=services.connection)
+    worker.work(with_scheduler=True, burst=burst)
+
+
+@click.command("stream-emulator")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=None, help="Default: STREAM_EMULATOR_PORT (8788).")
+@with_appcontext
+def stream_emulator_command(host, port):
+    """Serve the local Cloudflare Stream emulator in the foreground."""
+    from portal.emulator.server import serve
+
+    serve(host=host, port=port or current_app.config["STREAM_EMULATOR_PORT"],
+          state_dir=current_app.config["STREAM_EMULATOR_DIR"])
+
+
+def register(app):
+    """Add the portal's commands to `flask`."""
+    from portal.commands.stream import stream_cli
+
+    for command in (create_user_command, seed_demo_command, worker_command, stream_emulator_command):
+        app.cli.add_command(command)
+    app.cli.add_command(stream_cli)

@@ -1,0 +1,92 @@
+"""Errors in one place: friendly pages for people, `{"error": {...}}` JSON under /api."""
+
+import logging
+import re
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PAGE_TEMPLATES = {400, 403, 404, 405, 413, 429, 500}
+
+
+class APIError(Exception):
+    """An error the JSON API answers with a status, a snake_case code and a message."""
+
+    def __init__(self, status, code, message, **extra):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def wants_json():
+    """True for API and webhook requests, which always get JSON errors."""
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def snake_case(name):
+    """'Too Many Requests' -> 'too_many_requests'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def json_error(status, code, message, headers=None, **extra):
+    """The API's error response."""
+    body = {"error": {"code": code, "message": message, **extra}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _page_error(status, title, message):
+    template = f"errors/{status}.html" if status in PAGE_TEMPLATES else "errors/generic.html"
+    return render_template(template, status=status, title=title, message=message), status
+
+
+def handle_api_error(error):
+    """Answer an APIError as JSON."""
+    return json_error(error.status, error.code, error.message, **error.extra)
+
+
+def handle_csrf_error(error):
+    """A post without a valid CSRF token."""
+    message = "The form expired or was not sent from this site. Please try again."
+    if wants_json():
+        return json_error(400, "csrf_failed", error.description or message)
+    return _page_error(400, "Form expired", message)
+
+
+def handle_http_exception(error):
+    """Any werkzeug HTTP error (404, 405, 413, 429...)."""
+    headers = dict(error.get_headers()) if error.code == 405 else {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    if wants_json():
+        response = json_error(error.code, snake_case(error.name), error.description, headers=headers)
+        return response
+    body, status = _page_error(error.code, error.name, error.description)
+    return body, status, {k: v for k, v in headers.items() if k != "Content-Type"}
+
+
+def handle_unexpected(error):
+    """Anything else: log it with its traceback, show nothing of it."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    if wants_json():
+        return json_error(500, "internal_error", "Something went wrong on our side.")
+    return _page_error(500, "Something went wrong", "Something went wrong on our side.")
+
+
+def register_error_handlers(app):
+    """Install the portal's error handlers."""
+    app.register_error_handler(APIError, handle_api_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

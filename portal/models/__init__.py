@@ -1,0 +1,21 @@
+"""The portal's database models."""
+
+from portal.models.activity import Event, TrainingSession, WebhookDelivery
+from portal.models.enums import (
+    EntityType,
+    MediaAccessLevel,
+    MediaAssetStatus,
+    MediaType,
+    RecordingStatus,
+    Role,
+    StorageProvider,
+    Tier,
+)
+from portal.models.media import Caption, MediaAsset, MediaTag
+from portal.models.user import User, normalize_email
+
+__all__ = [
+    "Caption", "EntityType", "Event", "MediaAccessLevel", "MediaAsset", "MediaAssetStatus",
+    "MediaTag", "MediaType", "RecordingStatus", "Role", "StorageProvider", "Tier",
+    "TrainingSession", "User", "WebhookDelivery",
+]

@@ -1,0 +1,80 @@
+"""Accounts: people who sign in, with a role and a membership tier."""
+
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.models.enums import Role, Tier, enum_column
+
+
+def utcnow():
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def normalize_email(email):
+    """Emails compare case-insensitively: store them trimmed and lower-cased."""
+    return (email or "").strip().lower()
+
+
+class User(UserMixin, db.Model):
+    """A person with an account on the portal."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.MEMBER, index=True)
+    tier: Mapped[Tier] = mapped_column(enum_column(Tier, "user_tier"), default=Tier.FREE, index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    @validates("email")
+    def _normalize_email(self, key, value):
+        return normalize_email(value)
+
+    def set_password(self, password, method=None):
+        """Store a salted hash of the password, never the password."""
+        kwargs = {"method": method} if method else {}
+        self.password_hash = generate_password_hash(password, **kwargs)
+
+    def check_password(self, password):
+        """True when the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self):
+        """Deactivated accounts cannot sign in (flask-login reads this)."""
+        return self.active
+
+    def get_id(self):
+        """Session identity: the id plus a version, so a deactivation ends old sessions."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN
+
+    @property
+    def is_staff(self):
+        """Admins and instructors see and manage every video."""
+        return self.role in (Role.ADMIN, Role.INSTRUCTOR)
+
+    @classmethod
+    def by_email(cls, email):
+        """The account with this email, compared case-insensitively, or None."""
+        return db.session.scalar(select(cls).where(func.lower(cls.email) == normalize_email(email)))
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email} {self.role.value}/{self.tier.value}>"

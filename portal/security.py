@@ -1,0 +1,82 @@
+"""Security baseline on every response and request: headers, CSRF policy, session lifetime."""
+
+import time
+
+from flask import current_app, g, request, session
+from flask_login import current_user
+
+from portal.auth.access import bearer_token
+from portal.extensions import csrf
+
+# The webhook is authenticated by its signature; the API login takes only JSON, which a
+# cross-site form cannot send without a CORS preflight, and it uses no existing session.
+CSRF_EXEMPT_PATHS = {"/api/webhooks/cloudflare/stream", "/api/auth/login"}
+
+
+def stream_frame_sources(config):
+    """Origins the Stream player iframe may come from: Cloudflare's customer domains and the emulator."""
+    sources = ["https://*.cloudflarestream.com", "https://*.videodelivery.net"]
+    custom = config.get("STREAM_CUSTOMER_BASE_URL")
+    if custom:
+        sources.append(custom.rstrip("/"))
+    return " ".join(sources)
+
+
+def content_security_policy(config, is_api):
+    """The Content-Security-Policy header for a response."""
+    frames = stream_frame_sources(config)
+    if is_api:
+        return "default-src 'none'; frame-ancestors 'none'"
+    return (
+        "default-src 'self'; "
+        f"img-src 'self' data: {frames}; "
+        f"frame-src {frames}; "
+        "script-src 'self'; style-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    )
+
+
+def add_security_headers(response):
+    """Headers every response carries."""
+    config = current_app.config
+    is_api = request.path.startswith("/api/")
+    response.headers["Content-Security-Policy"] = content_security_policy(config, is_api)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["X-Frame-Options"] = "DENY" if is_api else "SAMEORIGIN"
+    if config.get("HSTS_ENABLED"):
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if is_api or response.headers.get("Cache-Control") is None and current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def protect_from_csrf():
+    """CSRF on every unsafe request, except the signed webhook and bearer-token API calls."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        return
+    if request.path in CSRF_EXEMPT_PATHS:
+        return
+    if request.path.startswith("/api/") and bearer_token() is not None:
+        return
+    csrf.protect()
+
+
+def enforce_absolute_session_lifetime():
+    """End a signed-in session 12 hours (PERMANENT_SESSION_LIFETIME) after sign-in, active or not."""
+    if not current_user.is_authenticated or bearer_token() is not None:
+        return
+    signed_in_at = session.get("signed_in_at")
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    if signed_in_at is None or time.time() - signed_in_at > lifetime:
+        # Drop the session but not a remember-me cookie: flask-login may restore from that.
+        session.clear()
+        g.pop("_login_user", None)
+
+
+def init_app(app):
+    """Install the request hooks and response headers."""
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(protect_from_csrf)
+    app.before_request(enforce_absolute_session_lifetime)
+    app.after_request(add_security_headers)
