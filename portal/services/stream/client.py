@@ -77,6 +77,7 @@ class StreamClient:
         boundary, bodies = new_boundary(), []
 
         def body():
+            """A fresh streamed body per attempt (the previous one is closed)."""
             for old in bodies:
                 old.close()
             bodies.append(MultipartFileBody(file_path, boundary, progress_callback=progress_callback))
@@ -115,14 +116,14 @@ class StreamClient:
 
         Returns {"upload_url", "video_id" (None when resuming a URL), "bytes_uploaded"}.
         """
-        video_id = None
+        video_id, offset = None, None
         if upload_url is None:
             created = self.initiate_chunked_upload(os.path.getsize(file_path), metadata)
-            upload_url, video_id = created["upload_url"], created["video_id"]
+            upload_url, video_id, offset = created["upload_url"], created["video_id"], 0
             if on_created:
                 on_created(upload_url, video_id)
         done = tus.upload_file(self.http, file_path, upload_url, chunk_size or self.tus_chunk_size,
-                               min_chunk, progress_callback)
+                               min_chunk, progress_callback, offset)
         return {"upload_url": upload_url, "video_id": video_id, "bytes_uploaded": done}
 
     # -- videos ----------------------------------------------------------------------------------

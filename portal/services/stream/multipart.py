@@ -43,6 +43,7 @@ class MultipartFileBody(io.RawIOBase):
         return self._length
 
     def readable(self):
+        """Always readable: requests reads the body as it sends it."""
         return True
 
     def tell(self):

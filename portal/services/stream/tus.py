@@ -131,15 +131,17 @@ class FileSlice:
 
 
 def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_chunk=MIN_CHUNK,
-                progress_callback=None):
+                progress_callback=None, offset=None):
     """Push a file to a tus upload URL from the server's current offset; return the final offset.
 
     Memory stays at one READ_BLOCK: each chunk streams from disk through one reusable buffer.
     A PATCH that makes no progress is retried from HEAD's offset with backoff, at most
-    `transport.max_retries` times in a row.
+    `transport.max_retries` times in a row. `offset` skips the first HEAD (for a fresh upload: 0).
     """
     file_size = os.path.getsize(file_path)
-    offset, length = head_upload(transport, upload_url)
+    length = file_size
+    if offset is None:
+        offset, length = head_upload(transport, upload_url)
     if length is not None and length != file_size:
         raise StreamError(f"tus upload expects {length} bytes but the file has {file_size}")
     size = normalize_chunk_size(chunk_size, min_chunk)
