@@ -20,7 +20,7 @@ def customer_base_for(config, api_base, emulator):
         return config["STREAM_CUSTOMER_BASE_URL"].rstrip("/")
     if config.get("CLOUDFLARE_STREAM_CUSTOMER_CODE"):
         return f"https://customer-{config['CLOUDFLARE_STREAM_CUSTOMER_CODE']}.cloudflarestream.com"
-    if emulator and api_base.rstrip("/").endswith("/client/v4"):
+    if emulator and api_base.rstrip("/").endswith("/client/v4") and api_base != CLOUDFLARE_API_BASE:
         return api_base.rstrip("/")[: -len("/client/v4")]
     return None
 
