@@ -79,7 +79,8 @@ class EmbeddedRedis:
         if self.daemonize:
             subprocess.run(command, check=True)
         else:
-            self.process = subprocess.Popen(command)
+            # Its own session: a Ctrl-C meant for `make run` must not stop Redis before its clients.
+            self.process = subprocess.Popen(command, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.is_running():

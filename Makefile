@@ -1,0 +1,33 @@
+# The two commands: `make run` and `make test`. Both set everything up on a fresh machine.
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(PY) -m flask --app wsgi
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+
+.PHONY: run test bench lint install clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(PY) -m portal.devserver
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(PY) -m compileall -q portal config.py wsgi.py tests bench
+
+clean:
+	rm -rf instance/stream-emulator instance/uploads .pytest_cache
