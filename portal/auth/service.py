@@ -5,7 +5,7 @@ import time
 from datetime import datetime, timezone
 
 from flask import current_app, g, request, session
-from flask_login import login_user
+from flask_login import login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.models import User, normalize_email
@@ -46,6 +46,14 @@ def start_session(user, remember=False):
     session.permanent = True
     session["signed_in_at"] = time.time()
     user.last_login_at = datetime.now(timezone.utc)
+
+
+def end_session(user):
+    """Sign out so that a saved copy of the session or remember-me cookie cannot sign in again."""
+    # Sessions live in the signed cookie, so only a new version can revoke a copy of it; this also
+    # ends the user's other sessions and bearer tokens.
+    user.session_version += 1
+    logout_user()
 
 
 def login_account_key():

@@ -3,12 +3,13 @@
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.service import (
     authenticate,
+    end_session,
     failed_login,
     login_account_key,
     per_account_limit,
@@ -53,6 +54,7 @@ def logout():
     """Sign out (a POST form, so another site cannot sign you out)."""
     form = LogoutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        logout_user()
+        end_session(current_user)
+        db.session.commit()
         flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
