@@ -5,11 +5,19 @@ from flask import request
 from portal.errors import APIError
 
 
+def json_body():
+    """The request's parsed JSON body, or None when it is not valid JSON (absurd nesting included)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def json_object():
     """The request's JSON body as a dict, or a 400/415 APIError."""
     if not request.is_json:
         raise APIError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
-    data = request.get_json(silent=True)
+    data = json_body()
     if not isinstance(data, dict):
         raise APIError(400, "invalid_json", "The body must be a JSON object.")
     return data

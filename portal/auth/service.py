@@ -59,7 +59,9 @@ def end_session(user):
 def login_account_key():
     """Flask-Limiter key for per-account throttling: the email being tried."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        from portal.api.parsing import json_body
+
+        data = json_body()
         email = data.get("email") if isinstance(data, dict) else None
     else:
         email = request.form.get("email")
