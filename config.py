@@ -145,6 +145,9 @@ class ProductionConfig(Config):
             missing.append("DATABASE_URL")
         if not settings.get("REDIS_URL"):
             missing.append("REDIS_URL")
+        base_url = settings.get("PORTAL_BASE_URL") or ""
+        if not base_url.startswith("https://"):
+            missing.append("PORTAL_BASE_URL (the portal's public https:// address, for Stream's webhook)")
         if settings.get("STREAM_BACKEND") == "cloudflare":
             for name in (
                 "CLOUDFLARE_ACCOUNT_ID",

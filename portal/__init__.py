@@ -46,6 +46,7 @@ def configure_logging(app):
             level=app.config.get("LOG_LEVEL", "INFO"),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def register_extensions(app):

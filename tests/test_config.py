@@ -29,6 +29,7 @@ def production_settings(redis_url="redis://127.0.0.1:6379/0", **changes):
         "DATABASE_URL": "postgresql://portal@db.internal/portal",
         "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "REDIS_URL": redis_url,
+        "PORTAL_BASE_URL": "https://videos.example.org",
         "STREAM_BACKEND": "cloudflare",
         **CLOUDFLARE_SETTINGS,
     }
@@ -61,8 +62,14 @@ def test_cloudflare_settings_are_not_needed_with_the_emulator_backend():
 def test_production_lists_everything_missing_at_once():
     problems = ProductionConfig.problems({"STREAM_BACKEND": "cloudflare"})
     assert [p.split(" ")[0] for p in problems] == [
-        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", *CLOUDFLARE_SETTINGS,
+        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORTAL_BASE_URL", *CLOUDFLARE_SETTINGS,
     ]
+
+
+@pytest.mark.parametrize("base_url", [None, "", "http://127.0.0.1:5000", "http://videos.example.org"])
+def test_production_needs_a_public_https_base_url_for_the_stream_webhook(base_url):
+    problems = ProductionConfig.problems(production_settings(PORTAL_BASE_URL=base_url))
+    assert len(problems) == 1 and problems[0].startswith("PORTAL_BASE_URL")
 
 
 def test_create_app_refuses_to_start_production_with_a_message_naming_what_is_missing():
