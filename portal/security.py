@@ -14,12 +14,16 @@ CSRF_EXEMPT_PATHS = {"/api/webhooks/cloudflare/stream", "/api/auth/login"}
 
 
 def stream_frame_sources(config):
-    """Origins the Stream player iframe may come from: Cloudflare's customer domains and the emulator."""
-    sources = ["https://*.cloudflarestream.com", "https://*.videodelivery.net"]
+    """Origins the Stream player iframe may come from: our customer domain and/or the emulator."""
+    sources = []
+    code = config.get("CLOUDFLARE_STREAM_CUSTOMER_CODE")
+    if code:
+        sources.append(f"https://customer-{code}.cloudflarestream.com")
     custom = config.get("STREAM_CUSTOMER_BASE_URL")
     if custom:
         sources.append(custom.rstrip("/"))
-    return " ".join(sources)
+    # Without a configured customer domain, fall back to any Stream customer domain.
+    return " ".join(sources) or "https://*.cloudflarestream.com"
 
 
 def content_security_policy(config, is_api):
