@@ -63,7 +63,7 @@ def handle_csrf_error(error):
 
 def handle_http_exception(error):
     """Any werkzeug HTTP error (404, 405, 413, 429...)."""
-    headers = dict(error.get_headers()) if error.code == 405 else {}
+    headers = {k: v for k, v in error.get_headers() if k != "Content-Type"} if error.code == 405 else {}
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
@@ -71,7 +71,7 @@ def handle_http_exception(error):
         response = json_error(error.code, snake_case(error.name), error.description, headers=headers)
         return response
     body, status = _page_error(error.code, error.name, error.description)
-    return body, status, {k: v for k, v in headers.items() if k != "Content-Type"}
+    return body, status, headers
 
 
 def handle_unexpected(error):

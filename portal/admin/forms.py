@@ -1,13 +1,13 @@
 """Forms of the people-management screens."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.models import Role, Tier
 
-ROLE_CHOICES = [(role.value, role.value.title()) for role in Role]
-TIER_CHOICES = [(tier.value, tier.value.title()) for tier in Tier]
+ROLE_CHOICES = [SelectChoice(role.value, role.value.title()) for role in Role]
+TIER_CHOICES = [SelectChoice(tier.value, tier.value.title()) for tier in Tier]
 
 
 class UserCreateForm(FlaskForm):

@@ -11,6 +11,8 @@ from portal.extensions import db
 from portal.models import User
 
 PER_PAGE = 25
+MAX_PAGE = 10_000
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; larger ones would be a database error
 
 
 @bp.route("/users")
@@ -18,8 +20,8 @@ PER_PAGE = 25
 def users():
     """Everyone with an account, searchable by name or email."""
     query = request.args.get("q", "")[:100]
-    page = request.args.get("page", 1, type=int) or 1
-    people, total = search_users(query, max(page, 1), PER_PAGE)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    people, total = search_users(query, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
         "admin/users.html", users=people, total=total, query=query, page=page, pages=pages,
@@ -47,7 +49,7 @@ def new_user():
     return render_template("admin/user_new.html", form=form)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route(f"/users/<int(max={MAX_ID}):user_id>", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id):
     """Change an account's name, role and tier."""
@@ -66,7 +68,7 @@ def edit_user(user_id):
     return render_template("admin/user_edit.html", form=form, user=user, activation_form=ActivationForm())
 
 
-@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@bp.route(f"/users/<int(max={MAX_ID}):user_id>/active", methods=["POST"])
 @admin_required
 def toggle_active(user_id):
     """Deactivate or reactivate an account (a one-button POST form)."""
