@@ -56,6 +56,8 @@ def _own_key(body):
         raise bad_request("id and pem must be given together")
     if "id" not in body:
         return None, None
+    if not isinstance(body["id"], str) or not body["id"]:
+        raise bad_request("id must be the signing key's id (a string)")
     try:
         return body["id"], base64.b64decode(body["pem"], validate=True)
     except (binascii.Error, TypeError, ValueError):

@@ -67,7 +67,7 @@ def copy_video(account_id):
     """Create a video from a URL; the emulator downloads it in the background."""
     body = json_body()
     url = body.get("input") or body.get("url")
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+    if not _is_http_url(url):
         raise bad_request("url (or input) must be an http(s) URL")
     settings = emulator()
     record = new_video_record("downloading")
@@ -84,6 +84,14 @@ def copy_video(account_id):
     record = settings.videos.add(record)
     settings.processor.submit_copy(record["uid"], url)
     return envelope(settings.video_object(record))
+
+
+def _is_http_url(url):
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 @stream_api.get("/<uid>")
@@ -131,7 +139,7 @@ def list_videos(account_id):
 def _limit(value):
     if value is None:
         return MAX_LIST_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIST_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIST_LIMIT:
         raise bad_request(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
     return int(value)
 

@@ -37,8 +37,8 @@ class Fault:
         self.after_bytes = int(spec.get("after_bytes", 0))
         if kind == "status" and not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
-        if self.seconds < 0 or self.after_bytes < 0:
-            raise ValueError("seconds and after_bytes must not be negative")
+        if not 0 <= self.seconds < float("inf") or self.after_bytes < 0:
+            raise ValueError("seconds must be a finite number and neither it nor after_bytes negative")
 
     def matches(self, kind, path, method):
         """Whether this fault applies to a request."""

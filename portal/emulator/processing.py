@@ -1,6 +1,7 @@
 """Background processing: fetch copies, probe, encode and package each video, moving it through Stream's states."""
 
 import logging
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,8 @@ class VideoProcessor:
             return
         if self.emulator.videos.mutate(uid, lambda record: mark_queued(record, size)) is not None:
             self._process_safely(uid)
+        else:
+            self._remove_if_deleted(uid)
 
     def _fetch(self, uid, url):
         # Loopback origins are fine here; real Cloudflare needs a publicly routable server.
@@ -85,12 +88,20 @@ class VideoProcessor:
             if self.emulator.videos.get(uid) is not None:
                 log.exception("Processing %s failed", uid)
                 self._fail(uid, "ERR_UNKNOWN", "The video could not be processed")
-            return
+            ready = False
         if ready:
             try:
                 self.ensure_webm(uid)
             except OSError:  # the video was deleted while its WebM was being made
                 log.info("No WebM rendition for %s", uid)
+        self._remove_if_deleted(uid)
+
+    def _remove_if_deleted(self, uid):
+        """ffmpeg may have re-created the directory of a video deleted meanwhile: remove it again."""
+        if self.emulator.videos.get(uid) is None:
+            shutil.rmtree(self.emulator.videos.video_dir(uid), ignore_errors=True)
+            with self._webm_locks_guard:
+                self._webm_locks.pop(uid, None)
 
     def _process(self, uid):
         videos = self.emulator.videos

@@ -3,6 +3,7 @@
 import base64
 import ipaddress
 import json
+import math
 import secrets
 import time
 
@@ -61,17 +62,17 @@ def _public_pem(private_key):
 
 
 def numeric_claim(value):
-    """A claim given as a number or a numeric string (Cloudflare writes exp/nbf as strings), else None."""
-    if isinstance(value, bool):
+    """A finite claim given as a number or a numeric string (Cloudflare writes exp/nbf as strings), else None.
+
+    NaN and infinities are refused: a NaN `exp` would compare false against every bound and never expire.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 class SigningKeys:

@@ -12,7 +12,7 @@ from .envelope import CONFLICT, TOO_LARGE, ApiError, bad_request, failure, not_f
 from .faults import drop_connection
 from .processing import mark_queued
 from .video_fields import scheduled_deletion
-from .videos import new_video_record, state_of, timestamp_now
+from .videos import format_timestamp, new_video_record, parse_timestamp, state_of, timestamp_now
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,16 @@ def _apply_metadata(record, metadata):
         elif name == "scheduleddeletion":
             record["scheduledDeletion"] = scheduled_deletion(value, record["created"])
         elif name == "expiry":
-            record["uploadExpiry"] = value
+            record["uploadExpiry"] = _expiry(key, value)
         elif name != "watermark":  # watermark profiles are not emulated
             record["meta"][key] = value if value is not None else ""
+
+
+def _expiry(key, value):
+    try:
+        return format_timestamp(parse_timestamp(value))
+    except (TypeError, ValueError):
+        raise bad_request(f"Upload-Metadata {key} must be an RFC3339 timestamp") from None
 
 
 def _number(key, value, kind, low, high):
@@ -92,7 +99,7 @@ def create_upload(account_id):
     """Answer the tus creation POST: 201 with Location, stream-media-id and Tus-Resumable."""
     _require_tus_version()
     length = request.headers.get("Upload-Length", "")
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):
         raise bad_request("Upload-Length (the file size in bytes) is required")
     if int(length) > MAX_UPLOAD_LENGTH:
         raise ApiError(413, TOO_LARGE, "Upload-Length exceeds the 30 GB maximum file size")
@@ -159,7 +166,7 @@ def receive_chunk(uid, direct_user):
     if request.mimetype != "application/offset+octet-stream":
         raise ApiError(415, 10005, "Content-Type must be application/offset+octet-stream", headers=TUS_HEADERS)
     offset_header = request.headers.get("Upload-Offset", "")
-    if not offset_header.isdigit():
+    if not (offset_header.isascii() and offset_header.isdigit()):
         raise bad_request("Upload-Offset is required")
     if request.content_length is None:
         raise ApiError(411, 10005, "Content-Length is required", headers=TUS_HEADERS)
@@ -178,19 +185,27 @@ def receive_chunk(uid, direct_user):
         wanted = min(size, drop.after_bytes) if drop is not None else size
         received = _write_body(settings.videos.source_path(uid), upload["offset"], wanted)
         new_offset = upload["offset"] + received
-        record = settings.videos.mutate(uid, lambda video: video["_upload"].update(offset=new_offset))
-        if record is None:
+        completed = []
+        if settings.videos.mutate(uid, lambda video: _advance(video, new_offset, completed)) is None:
             raise not_found("Upload not found")
     finally:
         lock.release()
+    if completed:  # whatever happens to this connection, the bytes are all in
+        settings.processor.submit(uid)
     if drop is not None and drop_connection():
         log.info("Dropped PATCH to %s after %s bytes (fault)", uid, received)
         return Response(status=204)
     if received < size:
         return failure(400, 10005, "The request body ended early", TUS_HEADERS)
-    if new_offset == upload["length"] and state_of(record) == "pendingupload":
-        _complete(uid, new_offset)
     return Response(status=204, headers={**TUS_HEADERS, "Upload-Offset": str(new_offset)})
+
+
+def _advance(video, new_offset, completed):
+    """Move the offset; the PATCH that brings in the last byte (and only it) queues the video."""
+    video["_upload"]["offset"] = new_offset
+    if new_offset == video["_upload"]["length"] and state_of(video) == "pendingupload":
+        mark_queued(video, new_offset)
+        completed.append(True)
 
 
 def _write_body(path, offset, wanted):

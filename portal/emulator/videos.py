@@ -23,18 +23,28 @@ def timestamp_now(offset_seconds=0):
 
 
 def parse_timestamp(value):
-    """An RFC3339 string (or unix seconds) as an aware datetime; ValueError if it is neither."""
+    """An RFC3339 string (or unix seconds) as an aware datetime; ValueError if it is neither (or out of range)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return _from_unix(value)
     if not isinstance(value, str) or not value.strip():
         raise ValueError("not a timestamp")
     text = value.strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), timezone.utc)
+    if text.isascii() and text.isdigit():
+        return _from_unix(int(text))
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError as error:  # e.g. 0001-01-01T00:00:00+01:00
+        raise ValueError(f"timestamp out of range: {error}") from None
+
+
+def _from_unix(seconds):
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError) as error:
+        raise ValueError(f"timestamp out of range: {error}") from None
 
 
 def new_uid():

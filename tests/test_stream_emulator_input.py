@@ -1,0 +1,156 @@
+"""The Stream emulator under malformed input and awkward timing: Cloudflare's 4xx envelope, never a 500."""
+
+import base64
+import json
+import threading
+import time
+
+import jwt
+import pytest
+import requests
+
+ACCOUNT = "emulator-account"
+AUTH = {"Authorization": "Bearer emulator-token"}
+TUS = {"Tus-Resumable": "1.0.0"}
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def http():
+    """A requests session that sends the emulator's API token."""
+    with requests.Session() as session:
+        session.headers.update(AUTH)
+        yield session
+
+
+def stream_url(server, path=""):
+    return f"{server.api_base}/accounts/{ACCOUNT}/stream{path}"
+
+
+def assert_envelope_400(response):
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["success"] is False and body["result"] is None
+    assert isinstance(body["errors"][0]["code"], int) and body["errors"][0]["code"] >= 1000
+
+
+def tus_create(http, server, length, **headers):
+    response = http.post(stream_url(server), headers={**TUS, "Upload-Length": str(length), **headers}, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.headers["Location"], response.headers["stream-media-id"]
+
+
+def patch(http, location, offset, data, **headers):
+    headers = {**TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream", **headers}
+    return http.patch(location, data=data, headers=headers, timeout=30)
+
+
+def test_non_ascii_digits_in_tus_headers_are_refused_not_crashed(emulator, http):
+    # "\xb2" (superscript two) passes str.isdigit() but not int()
+    assert_envelope_400(http.post(stream_url(emulator), headers={**TUS, "Upload-Length": "\xb2"}, timeout=10))
+    location, _ = tus_create(http, emulator, 10)
+    assert_envelope_400(patch(http, location, "\xb9", b"x"))
+
+
+@pytest.mark.parametrize("query", [{"limit": "\u00b2"}, {"after": "99999999999999999"}, {"before": "1e400"}])
+def test_bad_list_parameters_are_refused_not_crashed(emulator, http, query):
+    assert_envelope_400(http.get(stream_url(emulator), params=query, timeout=10))
+
+
+@pytest.mark.parametrize("value", [1e300, -1e300, "99999999999999999"])
+def test_out_of_range_timestamps_on_edit_are_refused(emulator, http, value):
+    _, uid = tus_create(http, emulator, 10)
+    assert_envelope_400(http.post(stream_url(emulator, f"/{uid}"), json={"scheduledDeletion": value}, timeout=10))
+    assert_envelope_400(http.post(stream_url(emulator, f"/{uid}"), json={"uploadExpiry": value}, timeout=10))
+
+
+def test_unparseable_copy_url_is_refused(emulator, http):
+    assert_envelope_400(http.post(stream_url(emulator, "/copy"), json={"url": "http://[::1"}, timeout=10))
+
+
+@pytest.mark.parametrize("body", ['{"exp": "nan"}', '{"exp": "inf"}', '{"exp": 1e400}', '{"nbf": "nan"}',
+                                  '{"nbf": "-inf"}', '{"id": {"a": 1}, "pem": "AAAA"}', '{"id": 7, "pem": "AAAA"}'])
+def test_token_endpoint_refuses_non_finite_times_and_odd_key_ids(emulator, http, body):
+    _, uid = tus_create(http, emulator, 10)
+    response = http.post(stream_url(emulator, f"/{uid}/token"), data=body,
+                         headers={"Content-Type": "application/json"}, timeout=10)
+    assert_envelope_400(response)
+
+
+def test_tus_expiry_metadata_is_validated_and_formatted(emulator, http):
+    garbage = base64.b64encode(b"garbage").decode()
+    response = http.post(stream_url(emulator), headers={**TUS, "Upload-Length": "10",
+                                                        "Upload-Metadata": f"expiry {garbage}"}, timeout=10)
+    assert_envelope_400(response)
+    expiry = base64.b64encode(b"2030-02-27T07:20:50Z").decode()
+    _, uid = tus_create(http, emulator, 10, **{"Upload-Metadata": f"expiry {expiry}"})
+    video = http.get(stream_url(emulator, f"/{uid}"), timeout=10).json()["result"]
+    assert video["uploadExpiry"] == "2030-02-27T07:20:50.000000Z"
+
+
+def test_token_whose_exp_is_nan_does_not_play(emulator, http):
+    """A NaN `exp` compares false both ways; it must not become a token that never expires."""
+    _, uid = tus_create(http, emulator, 10)
+    key = http.post(stream_url(emulator, "/keys"), timeout=10).json()["result"]
+    pem = base64.b64decode(key["pem"])
+    token = jwt.encode({"sub": uid, "kid": key["id"], "exp": "NaN"}, pem, algorithm="RS256",
+                       headers={"kid": key["id"]})
+    response = requests.get(f"{emulator.url}/{token}/iframe", timeout=10)
+    assert response.status_code == 401
+
+
+def test_a_dropped_final_patch_still_completes_the_upload(emulator, http):
+    """The drop keeps every byte of the last chunk: the upload is whole and must go on to processing."""
+    location, uid = tus_create(http, emulator, 1000)
+    requests.post(f"{emulator.url}/__emulator__/faults", json={"kind": "drop_patch", "after_bytes": 1000},
+                  timeout=10).raise_for_status()
+    with pytest.raises(requests.ConnectionError):
+        patch(http, location, 0, b"x" * 1000)
+    head = http.head(location, headers=TUS, timeout=10)
+    assert head.headers["Upload-Offset"] == "1000"
+    for _ in range(200):
+        state = http.get(stream_url(emulator, f"/{uid}"), timeout=10).json()["result"]["status"]["state"]
+        if state != "pendingupload":
+            break
+        time.sleep(0.05)
+    assert state != "pendingupload"
+
+
+def test_non_finite_delay_fault_is_refused(emulator):
+    response = requests.post(f"{emulator.url}/__emulator__/faults", data='{"kind": "delay", "seconds": NaN}',
+                             headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400
+    assert requests.get(f"{emulator.url}/__emulator__/faults", timeout=10).json()["faults"] == []
+
+
+def test_deleting_a_video_while_it_is_processed_leaves_no_files(emulator, http, sample_video, monkeypatch):
+    from portal.emulator import transcoding
+
+    processor, original_encode = emulator.emulator.processor, transcoding.encode_mp4
+    original_process, done = processor._process_safely, threading.Event()
+
+    def delete_then_encode(source, out_dir, duration, on_progress):
+        http.delete(stream_url(emulator, f"/{uid}"), timeout=10).raise_for_status()
+        return original_encode(source, out_dir, duration, on_progress)
+
+    def process_then_signal(video_uid):
+        try:
+            original_process(video_uid)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(transcoding, "encode_mp4", delete_then_encode)
+    monkeypatch.setattr(processor, "_process_safely", process_then_signal)
+    with open(sample_video, "rb") as stream:
+        uid = http.post(stream_url(emulator), files={"file": stream}, timeout=30).json()["result"]["uid"]
+    assert done.wait(60)
+    assert emulator.emulator.videos.get(uid) is None
+    assert not emulator.emulator.videos.video_dir(uid).exists()
+
+
+def test_json_body_of_wrong_shape_is_a_decoding_error(emulator, http):
+    _, uid = tus_create(http, emulator, 10)
+    for data in (b"{", b"[1]", b"\xff\xfe", json.dumps("text").encode()):
+        response = http.post(stream_url(emulator, f"/{uid}"), data=data,
+                             headers={"Content-Type": "application/json"}, timeout=10)
+        assert_envelope_400(response)
