@@ -13,9 +13,10 @@ class AccountError(ValueError):
 def search_users(query="", page=1, per_page=25):
     """Accounts matching a name or email fragment, newest first, one page; returns (users, total)."""
     stmt = select(User)
+    query = query.strip().lower()
     if query:
-        pattern = f"%{query.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+        stmt = stmt.where(or_(func.lower(User.email).contains(query, autoescape=True),
+                              func.lower(User.name).contains(query, autoescape=True)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     users = db.session.scalars(
         stmt.order_by(User.created_at.desc(), User.id.desc()).limit(per_page).offset((page - 1) * per_page)
