@@ -68,6 +68,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     """Mount the blueprints."""
+    from portal.account import bp as account_bp
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
@@ -75,6 +76,7 @@ def register_blueprints(app):
 
     app.register_blueprint(library_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
 

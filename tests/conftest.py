@@ -1,9 +1,12 @@
 """Shared fixtures: a real database and Redis per test, clients signed in per role and tier."""
 
+import contextvars
 import os
 import re
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from sqlalchemy import delete
 
 from config import TestConfig
@@ -16,6 +19,18 @@ pytest_plugins = ["tests.emulator_fixtures"]
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each get their own app context (and so their own `g` and
+    database session), as on a real server, even while the test holds the app's context open."""
+
+    def open(self, *args, **kwargs):
+        def run():
+            _cv_app.set(None)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        return contextvars.copy_context().run(run)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +59,7 @@ def app_factory(redis_url, tmp_path):
         }
         settings.update(overrides)
         app = create_app(TestConfig, overrides=settings)
+        app.test_client_class = IsolatedClient
         with app.app_context():
             db.create_all()
             app.extensions["redis"].connection.flushdb()

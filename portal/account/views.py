@@ -1,0 +1,40 @@
+"""The account page: who you are, what your membership opens, and a password change."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal.account import bp
+from portal.account.forms import ChangePasswordForm
+from portal.auth.service import start_session
+from portal.extensions import db, limiter
+
+
+def _password_change_key():
+    return f"password-change:{current_user.get_id()}"
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def index():
+    """Your details and the password form."""
+    return render_template("account/index.html", form=ChangePasswordForm())
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=_password_change_key)
+def change_password():
+    """Change your password; every other session and API token of yours stops working."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            user.set_password(form.new_password.data, current_app.config.get("PASSWORD_HASH_METHOD"))
+            user.session_version += 1
+            start_session(user)
+            db.session.commit()
+            flash("Your password is changed. Other devices have been signed out.", "success")
+            return redirect(url_for("account.index"))
+    return render_template("account/index.html", form=form), 400
