@@ -143,3 +143,22 @@ def test_key_create_and_revoked_delete(client):
     responses.delete(f"{STREAM}/keys/8f926b2b01f383510025a6b39a3e1e4a", json=envelope("Revoked"))
     assert client.create_signing_key()["id"] == "8f926b2b01f383510025a6b39a3e1e4a"
     assert client.delete_signing_key("8f926b2b01f383510025a6b39a3e1e4a") is True
+
+
+@responses.activate
+def test_tus_creation_without_stream_media_id_raises(client):
+    """The uid comes only from `stream-media-id`; without it there is no video to follow up."""
+    location = f"https://edge-production.gateway.api.cloudflare.com/client/v4/accounts/{ACCOUNT}/media/{UID}?tusv2=true"
+    responses.post(STREAM, status=201, headers={"Location": location, "Tus-Resumable": "1.0.0"})
+    with pytest.raises(StreamError, match="stream-media-id"):
+        client.initiate_chunked_upload(600_000_000, {"name": "Kata 1"})
+
+
+@responses.activate
+def test_tus_lengths_and_offsets_that_are_not_ascii_digits_are_not_trusted(client):
+    upload_url = f"{API}/accounts/{ACCOUNT}/media/{UID}?tusv2=true"
+    responses.head(upload_url, status=200, headers={"Upload-Offset": "5", "Upload-Length": "\u00b2"})
+    responses.head(upload_url, status=200, headers={"Upload-Offset": "\u00b2"})
+    assert client.get_upload_offset(upload_url) == 5
+    with pytest.raises(StreamError, match="Upload-Offset"):
+        client.get_upload_offset(upload_url)

@@ -67,21 +67,25 @@ def create_upload(transport, endpoint, file_size, metadata_pairs=(), creator=Non
     resp = transport.request("POST", endpoint, ok=(201,), headers=headers)
     location, uid = resp.headers.get("Location"), resp.headers.get("stream-media-id")
     resp.close()
-    if not location:
-        raise StreamError("Cloudflare Stream tus creation answered 201 without a Location header", 201)
+    if not location or not uid:
+        missing = "Location" if not location else "stream-media-id"
+        raise StreamError(f"Cloudflare Stream tus creation answered 201 without a {missing} header", 201)
     return {"upload_url": urljoin(endpoint, location), "video_id": uid}
+
+
+def _digits(value):
+    """An int from a header made only of ASCII digits, else None (str.isdigit also accepts e.g. '²')."""
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def head_upload(transport, upload_url):
     """HEAD the upload URL; return (offset, length or None). 404/410/403 raise StreamError."""
     resp = transport.request("HEAD", upload_url, ok=(200, 204), headers=dict(TUS_HEADERS))
-    try:
-        offset = int(resp.headers["Upload-Offset"])
-    except (KeyError, ValueError):
+    offset = _digits(resp.headers.get("Upload-Offset"))
+    if offset is None:
         raise StreamError("Cloudflare Stream tus HEAD answered without a valid Upload-Offset",
-                          resp.status_code) from None
-    length = resp.headers.get("Upload-Length")
-    return offset, (int(length) if length and length.isdigit() else None)
+                          resp.status_code)
+    return offset, _digits(resp.headers.get("Upload-Length"))
 
 
 def patch_chunk(transport, upload_url, data, offset):
@@ -96,12 +100,12 @@ def patch_chunk(transport, upload_url, data, offset):
             raise
         log.warning("tus PATCH at offset %d dropped (%s); asking the server where it stands", offset, exc)
         return head_upload(transport, upload_url)[0]
-    status, new_offset = resp.status_code, resp.headers.get("Upload-Offset")
+    status, new_offset = resp.status_code, _digits(resp.headers.get("Upload-Offset"))
     resp.close()
-    if status == 409 or not (new_offset or "").isdigit():
+    if status == 409 or new_offset is None:
         log.warning("tus PATCH at offset %d answered %d; resuming from HEAD", offset, status)
         return head_upload(transport, upload_url)[0]
-    return int(new_offset)
+    return new_offset
 
 
 class FileSlice:
