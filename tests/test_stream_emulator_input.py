@@ -2,6 +2,7 @@
 
 import base64
 import json
+import socket
 import threading
 import time
 
@@ -154,3 +155,18 @@ def test_json_body_of_wrong_shape_is_a_decoding_error(emulator, http):
         response = http.post(stream_url(emulator, f"/{uid}"), data=data,
                              headers={"Content-Type": "application/json"}, timeout=10)
         assert_envelope_400(response)
+
+
+@pytest.mark.parametrize("uid", ["%2e%2e", "%2e"])
+def test_deleting_a_dot_segment_uid_removes_nothing(emulator, http, uid):
+    """`/stream/..` (sent encoded, so no client normalises it away) must not reach the state directory."""
+    _, kept = tus_create(http, emulator, 10)
+    state_dir = emulator.emulator.state_dir
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as sock:
+        sock.sendall(f"DELETE /client/v4/accounts/{ACCOUNT}/stream/{uid} HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: {AUTH['Authorization']}\r\nConnection: close\r\n\r\n".encode())
+        status_line = sock.recv(200).split(b"\r\n")[0]
+    assert b" 404 " in status_line
+    assert (state_dir / "keys.json").is_file()
+    assert emulator.emulator.videos.source_path(kept).is_file()
+    assert http.get(stream_url(emulator, f"/{kept}"), timeout=10).status_code == 200

@@ -14,7 +14,7 @@ from .videos import timestamp_now
 
 log = logging.getLogger(__name__)
 
-UID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+UID_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def write_json_atomically(path, data):
@@ -34,7 +34,7 @@ def write_json_atomically(path, data):
 
 def is_uid(value):
     """Whether `value` looks like a video uid (32 lowercase hex characters)."""
-    return bool(UID_PATTERN.match(value or ""))
+    return isinstance(value, str) and bool(UID_PATTERN.fullmatch(value))
 
 
 class JsonDocument:
@@ -75,7 +75,9 @@ class VideoStore:
             self._records[record["uid"]] = record
 
     def video_dir(self, uid):
-        """The directory holding the video's record, source and renditions."""
+        """The directory holding the video's record, source and renditions (only for a well-formed uid)."""
+        if not is_uid(uid):  # ".." or "." from a URL would otherwise name the state directory itself
+            raise ValueError(f"not a video uid: {uid!r}")
         return self.root / uid
 
     def source_path(self, uid):
@@ -125,7 +127,8 @@ class VideoStore:
         """Forget the video and remove its files; whether it existed."""
         with self._lock:
             existed = self._records.pop(uid, None) is not None
-        shutil.rmtree(self.video_dir(uid), ignore_errors=True)
+        if existed:
+            shutil.rmtree(self.video_dir(uid), ignore_errors=True)
         return existed
 
     def wipe(self):
