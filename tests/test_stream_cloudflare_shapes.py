@@ -162,3 +162,14 @@ def test_tus_lengths_and_offsets_that_are_not_ascii_digits_are_not_trusted(clien
     assert client.get_upload_offset(upload_url) == 5
     with pytest.raises(StreamError, match="Upload-Offset"):
         client.get_upload_offset(upload_url)
+
+
+@responses.activate
+@pytest.mark.parametrize("bad", ["..", ".", ""])
+def test_dot_segment_ids_never_leave_the_stream_path(client, bad):
+    """requests normalises `/stream/..` to `/accounts/<id>/`: such an id must be refused before sending."""
+    for call in (lambda: client.delete_video(bad), lambda: client.get_video(bad),
+                 lambda: client.delete_signing_key(bad), lambda: client.list_captions(bad)):
+        with pytest.raises(ValueError):
+            call()
+    assert len(responses.calls) == 0

@@ -193,6 +193,11 @@ def test_malformed_headers_are_rejected_without_raising(client, header):
     assert client.verify_webhook_signature(BODY, header, now=NOW) is False
 
 
+def test_absurd_timestamp_against_the_real_clock_is_rejected_without_raising(client):
+    header = f"time={'9' * 400},sig1={'0' * 64}"   # int - float(time.time()) would overflow
+    assert client.verify_webhook_signature(BODY, header) is False
+
+
 def test_any_matching_sig1_is_accepted_during_rotation(client):
     good = signed().split("sig1=")[1]
     header = f"time={NOW},sig1={'0' * 64},sig1={good}"

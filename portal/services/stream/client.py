@@ -53,6 +53,8 @@ class StreamClient:
 
     def _call(self, method, *parts, ok=(200,), whole=False, **kwargs):
         """One API call under /stream; returns the envelope's `result` (or the envelope)."""
+        if any(str(p) in ("", ".", "..") for p in parts):  # requests would resolve them out of /stream
+            raise ValueError(f"invalid Stream id in path: {parts!r}")
         url = "/".join([self.stream_url, *(quote(str(p), safe="") for p in parts)])
         return unwrap(method, url, self.http.request(method, url, ok=ok, **kwargs), whole)
 

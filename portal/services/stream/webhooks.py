@@ -5,6 +5,7 @@ import hmac
 import time
 
 TOLERANCE_SECONDS = 300
+MAX_TIME_DIGITS = 12      # unix seconds; longer values would overflow the float comparison with now
 
 
 def parse_signature_header(header):
@@ -18,7 +19,8 @@ def parse_signature_header(header):
             return None
         key, value = key.strip(), value.strip()
         if key == "time":
-            if timestamp is not None or not value.isascii() or not value.isdigit():
+            if (timestamp is not None or not value.isascii() or not value.isdigit()
+                    or len(value) > MAX_TIME_DIGITS):
                 return None
             timestamp = int(value)
         elif key == "sig1":
