@@ -153,6 +153,36 @@ def test_a_login_post_with_garbage_bytes_is_shown_the_form_again(client, make_us
     assert "Sign in" in response.get_data(as_text=True)
 
 
+NUL = "\x00"
+
+
+def test_nul_characters_in_a_login_are_a_failed_login_not_a_500(client, make_user):
+    # PostgreSQL refuses NUL in text; CI's PostgreSQL run is where this used to be a 500.
+    make_user(email="known@example.org")
+    token = AuthActions(client).csrf()
+    page = client.post("/login", data={"email": f"known{NUL}@example.org", "password": PASSWORD, "csrf_token": token})
+    assert page.status_code == 200
+    assert "That email and password do not match an active account." in page.get_data(as_text=True)
+    api = client.post("/api/auth/login", json={"email": f"known@example.org{NUL}", "password": PASSWORD})
+    assert_api_error(api, 400, "invalid_field")
+
+
+def test_nul_characters_in_admin_forms_are_refused_not_a_500(admin_client, make_user):
+    target = make_user(name="Before")
+    token = AuthActions(admin_client).csrf("/admin/users")
+    created = admin_client.post("/admin/users/new", data={
+        "csrf_token": token, "name": f"Nul{NUL}Name", "email": "nul@example.org", "password": "a-long-password",
+        "role": "member", "tier": "free"})
+    assert created.status_code == 200
+    assert User.by_email("nul@example.org") is None
+    edited = admin_client.post(f"/admin/users/{target.id}", data={
+        "csrf_token": token, "name": f"After{NUL}", "role": "member", "tier": "free"})
+    assert edited.status_code == 200
+    assert "must not contain control characters" in edited.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, target.id).name == "Before"
+
+
 def test_deactivated_account_gets_a_clear_answer_not_an_error(client, make_user):
     make_user(email="gone@example.org", active=False, role=Role.ADMIN)
     response = client.post("/api/auth/login", json={"email": "gone@example.org", "password": PASSWORD})

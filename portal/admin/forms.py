@@ -2,18 +2,19 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.models import Role, Tier
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.title()) for role in Role]
 TIER_CHOICES = [SelectChoice(tier.value, tier.value.title()) for tier in Tier]
+NO_CONTROL_CHARACTERS = Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="Names must not contain control characters.")
 
 
 class UserCreateForm(FlaskForm):
     """A new account."""
 
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    name = StringField("Name", validators=[Optional(), Length(max=120), NO_CONTROL_CHARACTERS])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=256)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
@@ -24,7 +25,7 @@ class UserCreateForm(FlaskForm):
 class UserEditForm(FlaskForm):
     """Change someone's name, role and tier."""
 
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    name = StringField("Name", validators=[Optional(), Length(max=120), NO_CONTROL_CHARACTERS])
     role = SelectField("Role", choices=ROLE_CHOICES)
     tier = SelectField("Membership tier", choices=TIER_CHOICES)
     submit = SubmitField("Save changes")

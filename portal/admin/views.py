@@ -19,7 +19,7 @@ MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; larger ones would 
 @admin_required
 def users():
     """Everyone with an account, searchable by name or email."""
-    query = request.args.get("q", "")[:100]
+    query = request.args.get("q", "").replace("\x00", "")[:100]
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     people, total = search_users(query, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))

@@ -30,4 +30,6 @@ def required_string(data, name, max_length=1000):
         raise APIError(400, "missing_field", f"'{name}' is required and must be a string.", field=name)
     if len(value) > max_length:
         raise APIError(400, "field_too_long", f"'{name}' is longer than {max_length} characters.", field=name)
+    if "\x00" in value:
+        raise APIError(400, "invalid_field", f"'{name}' must not contain NUL characters.", field=name)
     return value

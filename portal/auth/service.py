@@ -25,7 +25,8 @@ def _dummy_hash():
 
 def authenticate(email, password):
     """The active user with these credentials, or None (unknown, wrong or deactivated alike)."""
-    user = User.by_email(email) if email else None
+    # PostgreSQL cannot compare text containing NUL; no stored email has one.
+    user = User.by_email(email) if email and "\x00" not in email else None
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         log.info("Failed sign-in for unknown account from %s", request.remote_addr)
