@@ -170,3 +170,31 @@ def test_deleting_a_dot_segment_uid_removes_nothing(emulator, http, uid):
     assert (state_dir / "keys.json").is_file()
     assert emulator.emulator.videos.source_path(kept).is_file()
     assert http.get(stream_url(emulator, f"/{kept}"), timeout=10).status_code == 200
+
+
+def test_a_corrupt_video_record_on_disk_is_skipped_at_start(tmp_path):
+    from portal.emulator.store import VideoStore
+
+    good = "ab" * 16
+    (tmp_path / "videos" / good).mkdir(parents=True)
+    (tmp_path / "videos" / good / "video.json").write_text(json.dumps({"uid": good, "status": {}}))
+    for name, content in (("cd" * 16, "[]"), ("ef" * 16, '{"no": "uid"}'), ("..x", '{"uid": ".."}')):
+        (tmp_path / "videos" / name).mkdir()
+        (tmp_path / "videos" / name / "video.json").write_text(content)
+    store = VideoStore(tmp_path)
+    assert [record["uid"] for record in store.all()] == [good]
+
+
+def test_a_thumbnail_that_times_out_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A hung ffmpeg cannot run here, so subprocess.run is made to time out."""
+    import subprocess
+
+    from portal.emulator import transcoding
+
+    def hang(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs.get("timeout"))
+
+    monkeypatch.setattr(transcoding.subprocess, "run", hang)
+    target = tmp_path / "thumbnails" / "t0.jpg"
+    assert transcoding.render_thumbnail(tmp_path / "video.mp4", target, 0.0, 64, 64, "crop") is False
+    assert list(target.parent.iterdir()) == []

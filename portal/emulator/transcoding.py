@@ -177,8 +177,11 @@ def render_thumbnail(video_path, target, seconds, width, height, fit):
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-ss", f"{seconds:.3f}",
                "-i", str(video_path), "-frames:v", "1", "-vf", thumbnail_filter(width, height, fit),
                "-q:v", "3", "-f", "image2", temporary]
-    completed = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                               timeout=THUMBNAIL_TIMEOUT, check=False)
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                                   timeout=THUMBNAIL_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        completed = subprocess.CompletedProcess(command, -1, "", f"timed out after {THUMBNAIL_TIMEOUT}s")
     if completed.returncode != 0 or os.path.getsize(temporary) == 0:
         os.unlink(temporary)
         log.warning("Thumbnail of %s at %.3fs failed: %s", video_path, seconds, completed.stderr[-300:])
