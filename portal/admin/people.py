@@ -1,5 +1,6 @@
 """Operations on accounts: search, create, change, deactivate (flush, never commit)."""
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
@@ -27,6 +28,10 @@ def search_users(query="", page=1, per_page=25):
 def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", password_method=None):
     """A new active account; AccountError when the email is taken."""
     email = normalize_email(email)
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise AccountError(f"{email!r} is not a valid email address.") from None
     if User.by_email(email) is not None:
         raise AccountError(f"An account with {email} already exists.")
     user = User(email=email, name=name or "", role=Role(role), tier=Tier(tier), active=True)
