@@ -198,3 +198,20 @@ def test_a_thumbnail_that_times_out_leaves_no_temporary_file(tmp_path, monkeypat
     target = tmp_path / "thumbnails" / "t0.jpg"
     assert transcoding.render_thumbnail(tmp_path / "video.mp4", target, 0.0, 64, 64, "crop") is False
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_video_deleted_during_a_patch_answers_404_not_500(emulator, http, monkeypatch):
+    from portal.emulator import tus
+
+    location, uid = tus_create(http, emulator, 1000)
+    original_check = tus._check_chunk
+
+    def delete_first(upload, offset, size):
+        emulator.emulator.videos.delete(uid)
+        return original_check(upload, offset, size)
+
+    monkeypatch.setattr(tus, "_check_chunk", delete_first)
+    response = patch(http, location, 0, b"x" * 1000)
+    assert response.status_code == 404, response.text
+    assert response.json()["errors"][0]["code"] >= 1000
+    assert not emulator.emulator.videos.video_dir(uid).exists()

@@ -183,7 +183,10 @@ def receive_chunk(uid, direct_user):
         _check_chunk(upload, upload["offset"], size)
         drop = settings.faults.take("drop_patch", request.path, "PATCH")
         wanted = min(size, drop.after_bytes) if drop is not None else size
-        received = _write_body(settings.videos.source_path(uid), upload["offset"], wanted)
+        try:
+            received = _write_body(settings.videos.source_path(uid), upload["offset"], wanted)
+        except FileNotFoundError:  # the video was deleted since _upload_record found it
+            raise not_found("Upload not found") from None
         new_offset = upload["offset"] + received
         completed = []
         if settings.videos.mutate(uid, lambda video: _advance(video, new_offset, completed)) is None:
