@@ -173,3 +173,11 @@ def test_dot_segment_ids_never_leave_the_stream_path(client, bad):
         with pytest.raises(ValueError):
             call()
     assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize("upload_url", ["not-a-url", "http://", "ftp://upload.example/tus/x"])
+def test_requests_errors_other_than_network_ones_are_stream_errors(client, upload_url):
+    """A bad upload URL (e.g. persisted from an earlier job) surfaces as StreamError, not a requests error."""
+    with pytest.raises(StreamError) as info:
+        client.get_upload_offset(upload_url)
+    assert info.value.status_code is None and TOKEN not in str(info.value)

@@ -112,6 +112,8 @@ class StreamTransport:
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
                 delay, reason = self.backoff(attempt), type(exc).__name__
+            except requests.RequestException as exc:  # a bad URL, too many redirects...: not worth retrying
+                raise StreamError(f"Cloudflare Stream {method} {path} failed: {type(exc).__name__}: {exc}") from exc
             else:
                 if resp.status_code in ok:
                     return resp
