@@ -359,3 +359,13 @@ def test_tus_chunks_stream_through_one_small_buffer(client, emulator, random_fil
     assert max(len(b) for b in blocks) <= MiB
     assert len({id(b.obj) for b in blocks}) == 1
     assert stored_bytes(emulator, result["video_id"]) == random_file.read_bytes()
+
+
+def test_basic_upload_whose_follow_up_edit_fails_leaves_no_public_orphan(client, emulator, sample_video, sleeps):
+    """requireSignedURLs can only be set after a basic upload; if that edit fails, the video must not stay."""
+    arm(emulator, kind="status", status=500, count=None, method="POST",
+        path_prefix=f"/client/v4/accounts/{ACCOUNT}/stream/")
+    with pytest.raises(StreamError):
+        client.upload_video(sample_video, {"title": "Members only", "require_signed_urls": True})
+    requests.delete(f"{emulator.url}/__emulator__/faults", timeout=10).raise_for_status()
+    assert client.list_videos()["videos"] == []

@@ -1,5 +1,6 @@
 """StreamClient: the portal's one client for Cloudflare Stream (or the emulator speaking its API)."""
 
+import logging
 import os
 from urllib.parse import quote
 
@@ -15,6 +16,8 @@ from .transport import StreamTransport, unwrap
 from .webhooks import TOLERANCE_SECONDS, verify_webhook_signature
 
 BASIC_UPLOAD_LIMIT = 200_000_000      # Cloudflare: basic uploads must be under 200 MB
+
+log = logging.getLogger(__name__)
 
 
 class StreamClient:
@@ -93,7 +96,15 @@ class StreamClient:
                 old.close()
         fields = to_json_fields(metadata)
         fields["meta"] = {**(video.get("meta") or {}), **fields.get("meta", {})}
-        return self._call("POST", video["uid"], json=fields)
+        try:
+            return self._call("POST", video["uid"], json=fields)
+        except StreamError:
+            # Basic uploads cannot carry requireSignedURLs; never leave an unprotected copy the caller cannot see.
+            try:
+                self.delete_video(video["uid"], missing_ok=True)
+            except StreamError:
+                log.warning("Could not delete video %s after its settings failed to apply", video["uid"])
+            raise
 
     def upload_from_url(self, video_url, metadata=None):
         """Ask Stream to fetch a video from a public URL (`/stream/copy`); return the video object."""
