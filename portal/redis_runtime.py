@@ -43,7 +43,8 @@ class EmbeddedRedis:
         if not os.path.exists(self.socket_path):
             return False
         try:
-            return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=1).ping()
+            # No retries: redis-py's default backoff would spend seconds on a stale socket file.
+            return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=1, retry=None).ping()
         except redis.RedisError:
             return False
 

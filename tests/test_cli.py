@@ -1,4 +1,4 @@
-"""The `flask` commands: create-user, seed-demo (never in production), db upgrade, worker."""
+"""The `flask` commands: create-user, seed-demo (never in production), db upgrade."""
 
 import pytest
 from sqlalchemy import func, inspect, select
