@@ -215,3 +215,11 @@ def test_a_video_deleted_during_a_patch_answers_404_not_500(emulator, http, monk
     assert response.status_code == 404, response.text
     assert response.json()["errors"][0]["code"] >= 1000
     assert not emulator.emulator.videos.video_dir(uid).exists()
+
+
+@pytest.mark.parametrize("header", ["Origin", "Referer"])
+def test_an_unparseable_embedding_origin_is_refused_not_crashed(emulator, http, header):
+    _, uid = tus_create(http, emulator, 10)
+    http.post(stream_url(emulator, f"/{uid}"), json={"allowedOrigins": ["example.com"]}, timeout=10).raise_for_status()
+    response = requests.get(f"{emulator.url}/{uid}/iframe", headers={header: "http://[bad"}, timeout=10)
+    assert response.status_code == 403

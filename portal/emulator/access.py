@@ -39,7 +39,10 @@ def check_embedding_origin(record):
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not allowed or not source:
         return
-    netloc = urlsplit(source).netloc
+    try:
+        netloc = urlsplit(source).netloc
+    except ValueError:  # e.g. an unclosed IPv6 bracket: no origin we could allow
+        raise DeliveryRefused(403, "the embedding origin is not a valid URL") from None
     if netloc == request.host or _netloc_allowed(allowed, netloc):
         return
     raise DeliveryRefused(403, f"origin {netloc} is not allowed to play this video")
