@@ -22,7 +22,9 @@ def listed_emails(html):
 
 
 def reload(user):
-    db.session.expire_all()
+    """The user as committed: the requests share the test's session, so roll back what a view
+    flushed but never committed."""
+    db.session.rollback()
     return db.session.get(User, user.id)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import jsonify, request
 from jwt.warnings import InsecureKeyLengthWarning
 
@@ -117,6 +118,9 @@ BAD_TOKENS = {
     "alg none": lambda app, user, other: f"{b64({'alg': 'none', 'typ': 'JWT'})}."
                                          f"{b64(json.loads(json.dumps(claims_for(user), default=_ts)))}.",
     "HS512 instead of HS256": lambda app, user, other: _hs512(app, claims_for(user)),
+    "RS256 (like a playback token)": lambda app, user, other: jwt.encode(
+        claims_for(user), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
+        headers={"kid": "stream-key"}),
     "tampered subject": lambda app, user, other: _tamper(signed(app, claims_for(other)), sub=str(user.id)),
     "unknown type": lambda app, user, other: signed(app, claims_for(user, typ="refresh")),
     "no type": lambda app, user, other: signed(app, claims_for(user, typ=None)),

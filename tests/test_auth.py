@@ -268,6 +268,6 @@ def test_failed_login_changes_nothing_stored(client, auth, make_user):
     user = make_user()
     before = (user.session_version, user.last_login_at, user.password_hash)
     auth.login(user.email, "wrong-password")
-    db.session.expire_all()
+    db.session.rollback()  # only what the request committed
     user = db.session.get(User, user.id)
     assert (user.session_version, user.last_login_at, user.password_hash) == before

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, inspect, select
 
-from config import ProductionConfig
+from config import ProductionConfig, TestConfig
 from portal import create_app
 from portal.cli import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
@@ -11,8 +11,6 @@ from portal.models import Role, Tier, User
 from portal.redis_runtime import limiter_storage_uri
 from tests.test_config import production_settings
 from tests.test_migrations import ENV_PY_GET_ENGINE, MODEL_TABLES, keep_logging  # noqa: F401
-
-from config import TestConfig
 
 
 def user_count():

@@ -139,7 +139,7 @@ def test_bad_admin_edits_are_refused_and_nothing_changes(admin_client, make_user
     response = admin_client.post(f"/admin/users/{target.id}", data={**data, "csrf_token": token})
     assert response.status_code == 200
     assert 'class="error"' in response.get_data(as_text=True)
-    db.session.expire_all()
+    db.session.rollback()  # only what the request committed
     target = db.session.get(User, target.id)
     assert (target.name, target.role.value, target.tier.value) == ("Before", "member", "free")
 
@@ -179,7 +179,7 @@ def test_nul_characters_in_admin_forms_are_refused_not_a_500(admin_client, make_
         "csrf_token": token, "name": f"After{NUL}", "role": "member", "tier": "free"})
     assert edited.status_code == 200
     assert "must not contain control characters" in edited.get_data(as_text=True)
-    db.session.expire_all()
+    db.session.rollback()  # only what the request committed
     assert db.session.get(User, target.id).name == "Before"
 
 

@@ -242,7 +242,7 @@ def test_every_state_changing_page_refuses_a_post_without_csrf_token(admin_clien
         response = admin_client.post(path, data=data)
         assert response.status_code == 400, path
         assert "The form expired or was not sent from this site" in response.get_data(as_text=True)
-    db.session.expire_all()
+    db.session.rollback()  # only what the request committed
     assert db.session.get(User, target.id).role == Role.MEMBER
     assert db.session.get(User, target.id).active
     assert User.by_email("new@example.org") is None
