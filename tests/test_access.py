@@ -14,7 +14,6 @@ from portal.auth.access import (
 )
 from portal.models import Role, Tier
 from tests.conftest import AuthActions
-from tests.test_auth import fresh_g  # noqa: F401  (every request gets its own `g`)
 
 TIERS = list(Tier)
 

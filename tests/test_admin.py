@@ -9,7 +9,7 @@ from portal.admin.people import AccountError, set_active
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from tests.conftest import PASSWORD, AuthActions, csrf_token_from
-from tests.test_auth import fresh_g, signed_in_email  # noqa: F401  (every request gets its own `g`)
+from tests.test_auth import signed_in_email
 
 
 def csrf(client, path="/admin/users"):

@@ -16,7 +16,6 @@ from portal.auth.tokens import ISSUER
 from portal.extensions import db
 from portal.models import Role, Tier
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.test_auth import fresh_g  # noqa: F401  (every request gets its own `g`)
 
 INVALID_TOKEN = {"error": {"code": "invalid_token", "message": "The bearer token is invalid or has expired."}}
 BAD_CREDENTIALS = {"error": {"code": "invalid_credentials",

@@ -3,32 +3,12 @@
 import re
 
 import pytest
-from flask import g, request_started
 
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from tests.conftest import PASSWORD, AuthActions, csrf_token_from
 
 FAILED = "That email and password do not match an active account."
-
-
-@pytest.fixture(autouse=True)
-def fresh_g(app):
-    """Give every request its own `g`, as production does.
-
-    conftest's `app` fixture keeps an app context pushed for the whole test, and Flask 3.1 reuses a
-    pushed app context for requests, so without this all requests of a test would share one `g`
-    (flask-login's cached user, Flask-WTF's CSRF token, the API's caller) and tests would see
-    things no browser can see. Other test files import this fixture.
-    """
-
-    def clear(sender, **extra):
-        for name in list(g):
-            g.pop(name)
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
 
 
 def signed_in_email(client):

@@ -5,7 +5,6 @@ import pytest
 from portal.extensions import db
 from portal.models import Role, User
 from tests.conftest import PASSWORD, AuthActions
-from tests.test_auth import fresh_g  # noqa: F401  (every request gets its own `g`)
 
 SECRET_DETAIL = "database password is hunter2"
 

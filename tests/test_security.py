@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.redis_runtime import limiter_storage_uri
 from tests.conftest import PASSWORD, AuthActions, csrf_token_from
-from tests.test_auth import fresh_g, signed_in_email  # noqa: F401  (every request gets its own `g`)
+from tests.test_auth import signed_in_email
 from tests.test_config import production_settings
 
 HTTPS = "https://portal.example.org"
