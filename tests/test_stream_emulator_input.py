@@ -223,3 +223,36 @@ def test_an_unparseable_embedding_origin_is_refused_not_crashed(emulator, http, 
     http.post(stream_url(emulator, f"/{uid}"), json={"allowedOrigins": ["example.com"]}, timeout=10).raise_for_status()
     response = requests.get(f"{emulator.url}/{uid}/iframe", headers={header: "http://[bad"}, timeout=10)
     assert response.status_code == 403
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def test_tokens_with_another_algorithm_are_refused_even_keyed_with_the_public_key(emulator, http):
+    """Alg confusion: an HS256 token whose HMAC key is the signing key's public PEM, and alg none."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import serialization
+
+    _, uid = tus_create(http, emulator, 10)
+    http.post(stream_url(emulator, f"/{uid}"), json={"requireSignedURLs": True}, timeout=10).raise_for_status()
+    key = http.post(stream_url(emulator, "/keys"), timeout=10).json()["result"]
+    private = serialization.load_pem_private_key(base64.b64decode(key["pem"]), None)
+    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    claims = _b64url(json.dumps({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 600}).encode())
+
+    def forged(alg, signer):
+        head = _b64url(json.dumps({"alg": alg, "kid": key["id"], "typ": "JWT"}).encode())
+        return f"{head}.{claims}.{signer(f'{head}.{claims}'.encode())}"
+
+    hs256 = forged("HS256", lambda msg: _b64url(hmac.new(public_pem, msg, hashlib.sha256).digest()))
+    rs256_hmac = forged("RS256", lambda msg: _b64url(hmac.new(public_pem, msg, hashlib.sha256).digest()))
+    unsigned = forged("none", lambda msg: "")
+    for token in (hs256, rs256_hmac, unsigned):
+        assert requests.get(f"{emulator.url}/{token}/iframe", timeout=10).status_code == 401
+    good = jwt.encode({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 600}, private, algorithm="RS256",
+                      headers={"kid": key["id"]})
+    assert requests.get(f"{emulator.url}/{good}/iframe", timeout=10).status_code == 200
