@@ -92,6 +92,8 @@ class Config:
     STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
 
     HSTS_ENABLED = False
+    # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     @classmethod
@@ -131,6 +133,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 1)
     STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "cloudflare")
     PREFERRED_URL_SCHEME = "https"
 

@@ -4,6 +4,7 @@ import time
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import bearer_token
 from portal.extensions import csrf
@@ -80,6 +81,10 @@ def enforce_absolute_session_lifetime():
 
 def init_app(app):
     """Install the request hooks and response headers."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)

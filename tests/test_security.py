@@ -45,10 +45,11 @@ def set_cookie(response, name):
 def production_app(redis_url):
     """A production-configured portal (HTTPS, Cloudflare backend) on an in-memory database."""
     app = create_app(ProductionConfig, overrides=production_settings(
-        redis_url, RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+        redis_url, RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url), LOGIN_LIMIT_PER_IP="2 per minute",
     ))
     with app.app_context():
         db.create_all()
+        app.extensions["redis"].connection.flushdb()
     yield app
     with app.app_context():
         db.drop_all()
@@ -294,3 +295,19 @@ def test_sign_in_page_throttles_failures_per_account(app_factory):
     assert int(response.headers["Retry-After"]) > 0
     assert signed_in_email(client) is None
     assert AuthActions(client).login("bystander@example.org").status_code == 302
+
+
+def test_behind_the_tls_proxy_each_client_ip_has_its_own_login_budget(production_app):
+    # Production runs behind one TLS proxy (README): every request arrives from the proxy's address,
+    # and the client's is the last X-Forwarded-For entry, the one the proxy appended.
+    client = production_app.test_client()
+
+    def attempt(forwarded_for):
+        return client.post("/api/auth/login", base_url=HTTPS, json={"email": "x@example.org", "password": "x"},
+                           environ_base={"REMOTE_ADDR": "10.0.0.2"},
+                           headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"})
+
+    assert attempt("203.0.113.5").status_code == 401
+    assert attempt("198.51.100.1, 203.0.113.5").status_code == 401  # a spoofed first entry changes nothing
+    assert attempt("203.0.113.5").status_code == 429
+    assert attempt("203.0.113.77").status_code == 401  # another member behind the same proxy is not locked out
