@@ -217,6 +217,7 @@ def test_every_failed_login_gets_the_same_status_and_body(client, make_user, ema
      415, "unsupported_media_type"),
     ({}, 415, "unsupported_media_type"),
     ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
+    ({"data": b'{"email": "\xff\xfe", "password": "x"}', "content_type": "application/json"}, 400, "invalid_json"),
 ])
 def test_bad_login_bodies_get_a_clear_4xx(client, make_user, kwargs, status, code):
     make_user(email="known@example.org")
