@@ -89,7 +89,7 @@ class StreamClient:
             return bodies[-1]
 
         try:
-            video = self._call("POST", ok=(200, 201), body=body,
+            video = self._call("POST", ok=(200, 201), body=body, retry_network="connect",
                                headers={"Content-Type": content_type(boundary)})
         finally:
             for old in bodies:
@@ -108,7 +108,8 @@ class StreamClient:
 
     def upload_from_url(self, video_url, metadata=None):
         """Ask Stream to fetch a video from a public URL (`/stream/copy`); return the video object."""
-        return self._call("POST", "copy", ok=(200, 201), json={"url": video_url, **to_json_fields(metadata)})
+        return self._call("POST", "copy", ok=(200, 201), retry_network="connect",
+                          json={"url": video_url, **to_json_fields(metadata)})
 
     def initiate_chunked_upload(self, file_size, metadata=None):
         """tus creation; returns {"upload_url": Location, "video_id": stream-media-id}."""

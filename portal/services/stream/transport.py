@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from .errors import StreamError, describe_errors
 
@@ -21,6 +22,14 @@ NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exception
 def is_retryable_status(status):
     """429, 408 (Cloudflare's "stream timeout") and every 5xx are worth another attempt."""
     return status in (408, 429) or 500 <= status <= 599
+
+
+def request_never_reached_server(exc):
+    """True when the connection itself failed, so the server cannot have acted on the request."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def parse_retry_after(value, now=None):
@@ -95,6 +104,9 @@ class StreamTransport:
 
         `ok` lists the statuses handed back to the caller. `body`, when given, is a zero-argument
         callable building a fresh request body for each attempt (streams cannot be re-read).
+        `retry_network`: True retries every network error; "connect" only those where the request
+        never reached the server (for POSTs that create a video, so a lost response is not resent
+        and cannot create a duplicate); False none.
         Network errors raise a StreamError whose status_code is None.
         """
         kwargs.setdefault("timeout", self.timeout)
@@ -106,7 +118,9 @@ class StreamTransport:
             try:
                 resp = self.session.request(method, url, **kwargs)
             except NETWORK_ERRORS as exc:
-                if not retry_network or attempt >= self.max_retries:
+                resend = retry_network is True or (
+                    retry_network == "connect" and request_never_reached_server(exc))
+                if not resend or attempt >= self.max_retries:
                     raise StreamError(
                         f"Cloudflare Stream {method} {path} failed after {attempt + 1} attempt(s): "
                         f"{type(exc).__name__}: {exc}"

@@ -64,7 +64,7 @@ def create_upload(transport, endpoint, file_size, metadata_pairs=(), creator=Non
         headers["Upload-Metadata"] = encode_upload_metadata(metadata_pairs)
     if creator:
         headers["Upload-Creator"] = str(creator)
-    resp = transport.request("POST", endpoint, ok=(201,), headers=headers)
+    resp = transport.request("POST", endpoint, ok=(201,), headers=headers, retry_network="connect")
     location, uid = resp.headers.get("Location"), resp.headers.get("stream-media-id")
     resp.close()
     if not location or not uid:
