@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select
 from portal.admin.people import AccountError, set_active
 from portal.extensions import db
 from portal.models import Role, Tier, User
-from tests.conftest import PASSWORD, AuthActions, csrf_token_from
+from tests.conftest import AuthActions, csrf_token_from
 from tests.test_auth import signed_in_email
 
 
@@ -281,8 +281,8 @@ def test_admin_cannot_deactivate_themselves(admin_client):
 
 
 def test_the_last_active_admin_cannot_be_deactivated(app, make_user):
-    # The pages cannot reach this (the acting admin is always an active admin other than... themselves),
-    # so the operation is checked directly, as a script or a future page would call it.
+    # The pages cannot reach this: the acting admin is active, so deactivating another admin leaves one,
+    # and deactivating oneself is refused first. The operation is checked directly, as a script would call it.
     admin = make_user(role=Role.ADMIN)
     other = make_user(role=Role.INSTRUCTOR)
     with pytest.raises(AccountError, match="The last active admin cannot be deactivated."):
