@@ -63,6 +63,30 @@ def seed_demo_command():
         click.echo(f"  {email:<26} {role.value:<10} {tier.value}")
 
 
+@click.command("seed-demo-videos")
+@click.option("--timeout", default=120, show_default=True, help="Seconds to wait for Stream to process them.")
+@with_appcontext
+def seed_demo_videos_command(timeout):
+    """Upload a few demo videos to Stream and record them (development only)."""
+    import os
+
+    from portal.demo_media import upload_demo_videos, wait_until_processed
+    from portal.models import User
+
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("seed-demo-videos refuses to run in production.")
+    owner = User.by_email(DEMO_ACCOUNTS[1][0])
+    if owner is None:
+        raise click.ClickException("run `flask seed-demo` first: the demo instructor owns the videos.")
+    stream = current_app.extensions["stream"]
+    created = upload_demo_videos(stream, owner, os.path.join(current_app.config["UPLOAD_DIR"], "demo"))
+    db.session.commit()
+    pending = wait_until_processed(stream, created, timeout=timeout)
+    db.session.commit()
+    click.echo(f"Demo videos: {len(created)} uploaded"
+               + (f", {len(pending)} still processing." if pending else ", all processed."))
+
+
 @click.command("worker")
 @click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
@@ -93,6 +117,7 @@ def register(app):
     """Add the portal's commands to `flask`."""
     from portal.commands.stream import stream_cli
 
-    for command in (create_user_command, seed_demo_command, worker_command, stream_emulator_command):
+    for command in (create_user_command, seed_demo_command, seed_demo_videos_command, worker_command,
+                    stream_emulator_command):
         app.cli.add_command(command)
     app.cli.add_command(stream_cli)

@@ -56,6 +56,7 @@ class DevStack:
                 raise RuntimeError("the Stream emulator did not start")
             self.flask("stream", "setup", "--save", DevelopmentConfig.STREAM_SETTINGS_FILE,
                        "--webhook-url", f"http://127.0.0.1:{self.port}/api/webhooks/cloudflare/stream")
+            self.flask("seed-demo-videos")
         self.spawn("worker", "-m", "flask", "worker")
         self.spawn("web", "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(self.port),
                    "--no-reload", "--no-debugger")
