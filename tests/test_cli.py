@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.redis_runtime import limiter_storage_uri
 from tests.test_config import production_settings
-from tests.test_migrations import ENV_PY_GET_ENGINE, MODEL_TABLES, keep_logging  # noqa: F401
+from tests.test_migrations import MODEL_TABLES, keep_logging  # noqa: F401
 
 
 def user_count():
@@ -118,7 +118,6 @@ def test_seed_demo_refuses_in_production(redis_url):
 
 # --- db upgrade -----------------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings(ENV_PY_GET_ENGINE)
 def test_flask_db_upgrade_builds_the_schema(tmp_path, redis_url, keep_logging):  # noqa: F811
     app = create_app(TestConfig, overrides={
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "cli.db"),

@@ -16,10 +16,6 @@ from portal import create_app
 from portal.extensions import db
 from portal.redis_runtime import limiter_storage_uri
 
-# migrations/env.py (Flask-Migrate's template) tries Flask-SQLAlchemy's deprecated `get_engine()` before
-# `engine`; the warning is not ours to fix here (see the report), so it alone is ignored.
-ENV_PY_GET_ENGINE = "ignore:'get_engine' is deprecated:DeprecationWarning"
-pytestmark = pytest.mark.filterwarnings(ENV_PY_GET_ENGINE)
 
 MODEL_TABLES = {"users", "media_assets", "media_tags", "captions", "training_sessions", "events",
                 "webhook_deliveries"}

@@ -227,3 +227,21 @@ def test_tier_order_sorts_accounts_by_rank_not_by_name(app):
     users = sorted(db.session.scalars(select(User)).all(), key=lambda u: u.tier.rank)
     assert [u.tier.value for u in users] == ["free", "basic", "premium", "lifetime"]
     assert sorted(t.value for t in Tier) != [t.value for t in Tier]  # alphabetical order would be wrong
+
+
+def test_deleting_an_account_keeps_its_videos_and_forgets_the_owner(app, make_user):
+    owner = make_user(role="instructor")
+    asset = MediaAsset(title="Kata", created_by=owner.id)
+    db.session.add(asset)
+    db.session.commit()
+    db.session.execute(text("DELETE FROM users WHERE id = :id"), {"id": owner.id})
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).created_by is None
+
+
+def test_a_caption_cannot_point_at_a_missing_asset(app):
+    db.session.add(Caption(asset_id="no-such-asset", language="en", label="English"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
