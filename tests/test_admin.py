@@ -206,6 +206,34 @@ def test_admin_changes_name_role_and_tier(admin_client, make_user):
     assert (user.name, user.role, user.tier) == ("Promoted", Role.INSTRUCTOR, Tier.LIFETIME)
 
 
+def test_admin_sets_a_new_password_which_signs_them_out_everywhere(app, admin_client, make_user, api_token):
+    user = make_user(tier=Tier.BASIC)
+    their_browser = app.test_client()
+    AuthActions(their_browser).login(user.email)
+    token = api_token(user)
+    response = admin_client.post(f"/admin/users/{user.id}", data={
+        "csrf_token": csrf(admin_client), "name": "", "role": "member", "tier": "basic",
+        "new_password": "a-fresh-password-from-admin",
+    })
+    assert response.status_code == 302
+    assert their_browser.get("/account").status_code == 302
+    assert app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert AuthActions(app.test_client()).login(user.email, "a-fresh-password-from-admin").status_code == 302
+
+
+def test_a_short_new_password_is_refused_and_nothing_changes(admin_client, make_user):
+    user = make_user(tier=Tier.BASIC)
+    before = user.password_hash
+    response = admin_client.post(f"/admin/users/{user.id}", data={
+        "csrf_token": csrf(admin_client), "name": "Renamed", "role": "member", "tier": "premium",
+        "new_password": "short",
+    })
+    assert response.status_code == 200
+    assert "Field must be between 10 and 256 characters long." in response.get_data(as_text=True)
+    user = reload(user)
+    assert (user.name, user.tier, user.password_hash) == ("", Tier.BASIC, before)
+
+
 def test_unknown_account_is_404(admin_client):
     assert admin_client.get("/admin/users/424242").status_code == 404
     assert admin_client.post("/admin/users/424242/active",

@@ -28,6 +28,7 @@ class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), Length(max=120), NO_CONTROL_CHARACTERS])
     role = SelectField("Role", choices=ROLE_CHOICES)
     tier = SelectField("Membership tier", choices=TIER_CHOICES)
+    new_password = PasswordField("Set a new password", validators=[Optional(), Length(min=10, max=256)])
     submit = SubmitField("Save changes")
 
 

@@ -46,12 +46,16 @@ def active_admin_count():
     return db.session.scalar(select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True)))
 
 
-def update_user(user, name, role, tier):
-    """Change name, role and tier; the last active admin keeps the admin role."""
+def update_user(user, name, role, tier, new_password=None, password_method=None):
+    """Change name, role, tier and optionally the password (which ends the person's sessions and
+    tokens); the last active admin keeps the admin role."""
     role, tier = Role(role), Tier(tier)
     if user.role == Role.ADMIN and role != Role.ADMIN and user.active and active_admin_count() <= 1:
         raise AccountError("The last active admin cannot lose the admin role.")
     user.name, user.role, user.tier = name or "", role, tier
+    if new_password:
+        user.set_password(new_password, method=password_method)
+        user.session_version += 1
     db.session.flush()
     return user
 

@@ -57,7 +57,8 @@ def edit_user(user_id):
     form = UserEditForm(obj=None if request.method == "POST" else _edit_defaults(user))
     if form.validate_on_submit():
         try:
-            update_user(user, form.name.data, form.role.data, form.tier.data)
+            update_user(user, form.name.data, form.role.data, form.tier.data, form.new_password.data,
+                        password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
         except AccountError as exc:
             db.session.rollback()
             flash(str(exc), "error")
