@@ -20,6 +20,7 @@ from portal.models import (
     Tier,
     TrainingSession,
 )
+from portal.services.stream_events import apply_video
 
 log = logging.getLogger(__name__)
 
@@ -83,35 +84,13 @@ def upload_demo_videos(stream, owner, workdir):
     return created
 
 
-def apply_stream_state(asset, video):
-    """Copy what Stream reports (state, duration, size, thumbnail, playback) onto the asset."""
-    state = (video.get("status") or {}).get("state")
-    if state == "ready":
-        asset.status = MediaAssetStatus.READY
-        asset.duration_seconds = int(round(video.get("duration") or 0))
-        asset.width = (video.get("input") or {}).get("width")
-        asset.height = (video.get("input") or {}).get("height")
-        asset.thumbnail_url = video.get("thumbnail")
-        asset.preview_url = video.get("preview")
-        asset.url = (video.get("playback") or {}).get("hls")
-    elif state == "error":
-        asset.status = MediaAssetStatus.FAILED
-        asset.processing_error = (video.get("status") or {}).get("errorReasonText") or "processing failed"
-    if asset.entity_type == EntityType.TRAINING_SESSION and asset.status == MediaAssetStatus.READY:
-        session = db.session.get(TrainingSession, asset.entity_id)
-        if session is not None:
-            session.cloudflare_stream_id = asset.stream_video_id
-            session.video_url = asset.url
-            session.recording_status = RecordingStatus.READY
-
-
 def wait_until_processed(stream, assets, timeout=120, poll=0.5):
     """Poll Stream until every asset is ready or failed (or the timeout passes)."""
     deadline = time.monotonic() + timeout
     pending = list(assets)
     while pending and time.monotonic() < deadline:
         for asset in list(pending):
-            apply_stream_state(asset, stream.get_video(asset.stream_video_id))
+            apply_video(asset, stream.get_video(asset.stream_video_id))
             if asset.status != MediaAssetStatus.PROCESSING:
                 pending.remove(asset)
         if pending:

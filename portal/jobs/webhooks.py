@@ -1,0 +1,71 @@
+"""The job that applies a recorded Stream webhook, its enqueueing, and `flask stream-reconcile`."""
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from redis import RedisError
+from rq import Retry
+from rq.exceptions import DuplicateJobError
+
+from portal.extensions import db
+from portal.services import stream_events
+
+log = logging.getLogger(__name__)
+
+QUEUE = "webhooks"
+RETRY_INTERVALS = [10, 30, 60, 300, 900]
+JOB_TIMEOUT = 120
+FAILURE_TTL = 30 * 24 * 3600
+
+
+def job_id_for(delivery_id):
+    """The deterministic RQ job id of a delivery's apply job."""
+    return f"stream-webhook-{delivery_id}"
+
+
+def enqueue_delivery(delivery_id):
+    """Enqueue the apply job of a committed delivery; False if a job with its id already exists.
+
+    Redis errors propagate: the caller decides (the webhook view logs them, since the
+    delivery is recorded and `flask stream-reconcile` enqueues it later).
+    """
+    queue = current_app.extensions["redis"].queue(QUEUE)
+    try:
+        queue.enqueue(
+            apply_stream_webhook, delivery_id, job_id=job_id_for(delivery_id), unique=True,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            job_timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL,
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def apply_stream_webhook(delivery_id):
+    """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry."""
+    try:
+        outcome = stream_events.apply_delivery(delivery_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return outcome
+
+
+@click.command("stream-reconcile")
+@click.option("--older-than", "older_than_minutes", default=30, show_default=True,
+              help="Ask Stream about assets processing for more than this many minutes.")
+@with_appcontext
+def reconcile_command(older_than_minutes):
+    """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
+    try:
+        queued = stream_events.enqueue_unprocessed_deliveries()
+    except RedisError as error:
+        raise click.ClickException(f"Redis is unavailable, nothing was enqueued: {error}") from error
+    counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
+    db.session.commit()
+    click.echo(f"Deliveries: {queued['enqueued']} enqueued, {queued['already_queued']} already queued.")
+    click.echo(f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "
+               f"{counts['missing']} missing on Stream, {counts['errors']} lookup errors.")

@@ -1,0 +1,251 @@
+"""Stream webhook operations: record a delivery once, apply a video object to its asset (never
+backwards), and reconcile what webhooks missed. Operations flush; callers commit."""
+
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.models import (
+    EntityType,
+    MediaAsset,
+    MediaAssetStatus,
+    RecordingStatus,
+    TrainingSession,
+    WebhookDelivery,
+)
+from portal.services.stream import StreamError, get_client
+
+log = logging.getLogger(__name__)
+
+MAX_UID_LENGTH = 64
+MAX_STATE_LENGTH = 32
+TERMINAL_STATES = {"ready": MediaAssetStatus.READY, "error": MediaAssetStatus.FAILED}
+SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
+STREAM_MARK = "stream"  # key in MediaAsset.extra_metadata: the last video state applied and its `modified`
+_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
+
+
+class InvalidPayload(ValueError):
+    """A webhook body that is not a JSON object with a string `uid`."""
+
+
+def dedupe_key(signature_time, raw_body):
+    """SHA-256 hex of `<time>.<raw body>`: the same delivery replayed gives the same key."""
+    return hashlib.sha256(f"{int(signature_time)}.".encode("ascii") + bytes(raw_body)).hexdigest()
+
+
+def parse_payload(raw_body):
+    """The video object of a webhook body, with its uid and state; InvalidPayload if unusable."""
+    try:
+        video = json.loads(bytes(raw_body).decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise InvalidPayload("the body is not UTF-8 JSON") from None
+    if not isinstance(video, dict):
+        raise InvalidPayload("the body is not a JSON object")
+    uid = video.get("uid")
+    if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID_LENGTH:
+        raise InvalidPayload("the body has no string uid")
+    return video
+
+
+def video_state(video):
+    """`status.state` of a video object, or None."""
+    status = video.get("status")
+    state = status.get("state") if isinstance(status, dict) else None
+    return state if isinstance(state, str) and len(state) <= MAX_STATE_LENGTH else None
+
+
+def record_delivery(raw_body, signature_time, video):
+    """Insert the delivery unless the same one is already stored; returns (delivery, created).
+
+    The insert runs in a savepoint, so a concurrent duplicate (unique dedupe_key) rolls back only
+    the savepoint and the caller's transaction stays usable, on SQLite and PostgreSQL alike.
+    """
+    delivery = WebhookDelivery(
+        dedupe_key=dedupe_key(signature_time, raw_body), video_uid=video["uid"], state=video_state(video),
+        signature_time=int(signature_time), body=bytes(raw_body).decode("utf-8"),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(delivery)
+    except IntegrityError:
+        return None, False
+    return delivery, True
+
+
+def parse_modified(value):
+    """A video's RFC3339 `modified` as a comparable (datetime to the second, nanoseconds), or None.
+
+    Cloudflare writes micro- or nanoseconds; datetime keeps only microseconds, so the fraction
+    is kept apart to tell two nanosecond-close times apart.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _FRACTION.search(value.strip())
+    whole = _FRACTION.sub("", value.strip(), count=1) if match else value.strip()
+    try:
+        moment = datetime.fromisoformat(whole.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    nanos = int(match.group(1)[:9].ljust(9, "0")) if match else 0
+    return moment.astimezone(timezone.utc), nanos
+
+
+def _positive(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def error_reason(video):
+    """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling)."""
+    status = video.get("status") if isinstance(video.get("status"), dict) else {}
+    def pick(*names):
+        for source in (status, video):
+            for name in names:
+                if isinstance(source.get(name), str) and source[name].strip():
+                    return source[name].strip()
+        return None
+    code = pick("errorReasonCode", "errReasonCode")
+    text = pick("errorReasonText", "errReasonText")
+    return ": ".join(part for part in (code, text) if part) or "Stream could not process the video"
+
+
+def is_newer(asset, video):
+    """Whether `video` may replace the settled state of `asset`: only if provably newer."""
+    mark = (asset.extra_metadata or {}).get(STREAM_MARK) or {}
+    if mark.get("uid") != asset.stream_video_id:
+        return False
+    last, incoming = parse_modified(mark.get("modified")), parse_modified(video.get("modified"))
+    return last is not None and incoming is not None and incoming > last
+
+
+def apply_video(asset, video):
+    """Apply a Stream video object to its asset and linked training session; True if anything changed.
+
+    Only `ready` and `error` move an asset, and never backwards: a processing (or uploading) asset
+    takes either; a ready or failed one changes only for a strictly newer `modified`.
+    """
+    state = video_state(video)
+    target = TERMINAL_STATES.get(state)
+    if target is None or (asset.status in SETTLED and not is_newer(asset, video)):
+        return False
+    asset.status = target
+    if target == MediaAssetStatus.READY:
+        size = video.get("input") if isinstance(video.get("input"), dict) else {}
+        playback = video.get("playback") if isinstance(video.get("playback"), dict) else {}
+        duration = _positive(video.get("duration"))
+        asset.duration_seconds = int(round(duration)) if duration else None
+        asset.width, asset.height = _positive(size.get("width")), _positive(size.get("height"))
+        asset.thumbnail_url = video.get("thumbnail") or None
+        asset.preview_url = video.get("preview") or None
+        asset.url = playback.get("hls") or None
+        asset.processing_error = None
+    else:
+        asset.processing_error = error_reason(video)
+    mark = {"uid": asset.stream_video_id, "state": state, "modified": video.get("modified")}
+    asset.extra_metadata = {**(asset.extra_metadata or {}), STREAM_MARK: mark}
+    _update_training_session(asset)
+    db.session.flush()
+    return True
+
+
+def _update_training_session(asset):
+    if asset.entity_type != EntityType.TRAINING_SESSION or not asset.entity_id:
+        return
+    session = db.session.get(TrainingSession, asset.entity_id)
+    if session is None:
+        return
+    if asset.status == MediaAssetStatus.READY:
+        session.cloudflare_stream_id = asset.stream_video_id
+        session.video_url = asset.url
+        session.recording_status = RecordingStatus.READY
+    elif session.cloudflare_stream_id in (None, asset.stream_video_id):
+        session.recording_status = RecordingStatus.FAILED
+
+
+def apply_delivery(delivery_id):
+    """Apply one recorded delivery to its asset, once; returns what happened (a short word)."""
+    delivery = db.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
+    )
+    if delivery is None:
+        log.warning("Stream webhook delivery %s does not exist", delivery_id)
+        return "missing"
+    if delivery.processed_at is not None:
+        return "already_processed"
+    video = parse_payload(delivery.body.encode("utf-8"))
+    asset = db.session.scalar(
+        select(MediaAsset).where(MediaAsset.stream_video_id == video["uid"]).with_for_update()
+    )
+    if asset is None:
+        log.warning("Stream webhook %s for unknown video %s (state %s)", delivery.id, video["uid"],
+                    video_state(video))
+        outcome = "unknown_video"
+    else:
+        outcome = "applied" if apply_video(asset, video) else "unchanged"
+        log.info("Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome)
+    delivery.processed_at = datetime.now(timezone.utc)
+    db.session.flush()
+    return outcome
+
+
+def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
+    """Ask Stream about assets processing for longer than that and apply what it says.
+
+    Returns counts {"checked", "updated", "missing", "errors"}. A video Stream no longer has
+    (404) fails its asset; other Stream errors are logged and left for the next run.
+    """
+    stream = stream or get_client()
+    cutoff = datetime.now(timezone.utc) - timedelta(minutes=older_than_minutes)
+    assets = db.session.scalars(
+        select(MediaAsset)
+        .where(MediaAsset.status == MediaAssetStatus.PROCESSING, MediaAsset.stream_video_id.is_not(None),
+               MediaAsset.updated_at < cutoff)
+        .order_by(MediaAsset.updated_at).limit(limit)
+    ).all()
+    counts = {"checked": len(assets), "updated": 0, "missing": 0, "errors": 0}
+    for asset in assets:
+        try:
+            video = stream.get_video(asset.stream_video_id)
+        except StreamError as error:
+            if error.status_code == 404:
+                asset.status = MediaAssetStatus.FAILED
+                asset.processing_error = "Stream has no video with this id"
+                _update_training_session(asset)
+                counts["missing"] += 1
+            else:
+                log.error("Reconcile: Stream lookup of %s failed: %s", asset.stream_video_id, error)
+                counts["errors"] += 1
+            continue
+        if apply_video(asset, video):
+            counts["updated"] += 1
+    db.session.flush()
+    return counts
+
+
+def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
+    """(Re)enqueue the apply job of deliveries recorded but not processed (e.g. Redis was down).
+
+    Returns counts {"enqueued", "already_queued"}; a job still queued, running or in the failed
+    registry under its id is left alone (requeue failed jobs from RQ's failed registry).
+    """
+    from portal.jobs.webhooks import enqueue_delivery  # jobs import this module
+
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.processed_at.is_(None), WebhookDelivery.received_at < cutoff)
+        .order_by(WebhookDelivery.id).limit(limit)
+    ).all()
+    counts = {"enqueued": 0, "already_queued": 0}
+    for delivery_id in ids:
+        counts["enqueued" if enqueue_delivery(delivery_id) else "already_queued"] += 1
+    return counts

@@ -1,0 +1,77 @@
+"""POST /api/webhooks/cloudflare/stream: verify the signature, record the delivery, enqueue, 200."""
+
+import logging
+
+from flask import current_app, jsonify, request
+from redis import RedisError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.errors import APIError
+from portal.extensions import db
+from portal.jobs.webhooks import enqueue_delivery
+from portal.services import stream_events
+from portal.services.stream.webhooks import parse_signature_header, verify_webhook_signature
+from portal.webhooks import bp
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+SIGNATURE_HEADER = "Webhook-Signature"
+
+
+def webhook_secret():
+    """The configured webhook secret (config, or the `flask stream setup --save` file), or None."""
+    try:
+        return current_app.extensions["stream"].client.webhook_secret
+    except ValueError:  # the Stream client itself is not configured
+        return None
+
+
+def read_raw_body():
+    """The request body exactly as sent, at most MAX_BODY_BYTES (else 413)."""
+    too_large = APIError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise too_large
+    # A chunked body has no Content-Length: werkzeug stops reading at max_content_length without
+    # an error, so read one byte more than allowed and refuse if it arrives.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large
+    return raw
+
+
+@bp.post("/cloudflare/stream")
+def cloudflare_stream():
+    """Cloudflare Stream's webhook: answer fast; the `webhooks` worker applies the video object."""
+    raw = read_raw_body()
+    secret = webhook_secret()
+    if not secret:
+        log.error("Stream webhook received but no CLOUDFLARE_STREAM_WEBHOOK_SECRET is configured")
+        raise APIError(503, "webhook_not_configured", "No webhook secret is configured.")
+    header = request.headers.get(SIGNATURE_HEADER)
+    parsed = parse_signature_header(header)
+    if parsed is None:
+        raise APIError(400, "invalid_signature_header",
+                       "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.")
+    if not verify_webhook_signature(raw, header, secret):
+        log.warning("Stream webhook with a bad signature or a timestamp outside ±300 s (time=%s)", parsed[0])
+        raise APIError(401, "invalid_signature", "The signature does not match or the timestamp is too old.")
+    try:
+        video = stream_events.parse_payload(raw)
+    except stream_events.InvalidPayload as error:
+        raise APIError(400, "invalid_payload", str(error)) from None
+    delivery, created = stream_events.record_delivery(raw, parsed[0], video)
+    delivery_id = delivery.id if created else None  # read before the commit expires it
+    db.session.commit()
+    if not created:
+        return jsonify(status="duplicate")
+    try:
+        enqueue_delivery(delivery_id)
+    except RedisError:
+        log.error("Stream webhook %s recorded but not enqueued (Redis unavailable); "
+                  "`flask stream-reconcile` will enqueue it", delivery_id, exc_info=True)
+    return jsonify(status="accepted", delivery_id=delivery_id)
