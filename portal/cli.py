@@ -116,8 +116,10 @@ def stream_emulator_command(host, port):
 def register(app):
     """Add the portal's commands to `flask`."""
     from portal.commands.stream import stream_cli
+    from portal.jobs.webhooks import reconcile_command
 
     for command in (create_user_command, seed_demo_command, seed_demo_videos_command, worker_command,
                     stream_emulator_command):
         app.cli.add_command(command)
     app.cli.add_command(stream_cli)
+    app.cli.add_command(reconcile_command)

@@ -130,3 +130,8 @@ def test_flask_db_upgrade_builds_the_schema(tmp_path, redis_url, keep_logging): 
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
         db.engine.dispose()
+
+
+def test_stream_reconcile_is_a_flask_command(runner):
+    result = runner.invoke(args=["stream-reconcile"])
+    assert result.exit_code == 0, result.output
