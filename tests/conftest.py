@@ -3,11 +3,14 @@
 import contextvars
 import os
 import re
+import threading
+from contextlib import contextmanager
 
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import delete
+from werkzeug.serving import make_server
 
 from config import TestConfig
 from portal import create_app
@@ -31,6 +34,29 @@ class IsolatedClient(FlaskClient):
             return FlaskClient.open(self, *args, **kwargs)
 
         return contextvars.copy_context().run(run)
+
+
+def shareable_database(tmp_path):
+    """Overrides giving an app a database a server thread can share: an in-memory SQLite cannot be
+    shared across threads, so it becomes a file (PostgreSQL, when configured, stays)."""
+    if TestConfig.SQLALCHEMY_DATABASE_URI == "sqlite://":
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'served.db'}"}
+    return {}
+
+
+@contextmanager
+def serving(app):
+    """Serve the app over real HTTP on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        db.session.remove()
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ idempotent record, the enqueued job, and a real emulator posting to a live porta
 
 import io
 import json
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -11,9 +10,7 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import event, func, select
-from werkzeug.serving import make_server
 
-from config import TestConfig
 from portal.extensions import db
 from portal.models import (
     EntityType,
@@ -26,6 +23,7 @@ from portal.models import (
 from portal.redis_runtime import RedisServices
 from portal.services.stream.webhooks import signature_header
 from portal.services.stream_events import dedupe_key
+from tests.conftest import serving, shareable_database
 
 URL = "/api/webhooks/cloudflare/stream"
 SECRET = "test-webhook-secret-0123456789abcdef"
@@ -303,10 +301,8 @@ def test_unknown_uid_is_accepted_and_the_job_finishes_with_a_warning(app, client
 @pytest.fixture
 def live_app(app_factory, tmp_path, emulator):
     """The portal on Stream's emulator, with a file database a server thread can share."""
-    overrides = {"CLOUDFLARE_API_BASE": emulator.api_base, "STREAM_CUSTOMER_BASE_URL": emulator.url}
-    if TestConfig.SQLALCHEMY_DATABASE_URI == "sqlite://":
-        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'live.db'}"
-    app = app_factory(**overrides)
+    app = app_factory(CLOUDFLARE_API_BASE=emulator.api_base, STREAM_CUSTOMER_BASE_URL=emulator.url,
+                      **shareable_database(tmp_path))
     with app.app_context():
         yield app
 
@@ -314,14 +310,8 @@ def live_app(app_factory, tmp_path, emulator):
 @pytest.fixture
 def live_url(live_app):
     """The portal served over HTTP on a free loopback port."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    db.session.remove()
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with serving(live_app) as url:
+        yield url
 
 
 def wait_for_delivery(uid, states=("ready", "error"), timeout=60):

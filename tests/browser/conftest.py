@@ -2,13 +2,11 @@
 
 import os
 import shutil
-import threading
+from types import SimpleNamespace
 
 import pytest
-from werkzeug.serving import make_server
 
-from config import TestConfig
-from portal.extensions import db
+from tests.conftest import serving, shareable_database
 
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,28 +37,17 @@ def browser():
 
 @pytest.fixture
 def app(app_factory, tmp_path):
-    """The portal for browser tests: an in-memory SQLite cannot be shared with a server thread,
-    so the default database becomes a file (PostgreSQL, when configured, stays)."""
-    overrides = {}
-    if TestConfig.SQLALCHEMY_DATABASE_URI == "sqlite://":
-        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'browser.db'}"
-    app = app_factory(**overrides)
+    """The portal for browser tests, on a database the server thread shares with the test."""
+    app = app_factory(**shareable_database(tmp_path))
     with app.app_context():
         yield app
 
 
 @pytest.fixture
 def live_server(app):
-    """The portal on a free loopback port, sharing the test's database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    db.session.remove()
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    """The portal on a free loopback port."""
+    with serving(app) as url:
+        yield SimpleNamespace(url=url)
 
 
 @pytest.fixture
