@@ -71,6 +71,9 @@ def redis_url(tmp_path_factory):
     server.stop()
 
 
+_fresh_schema = []
+
+
 @pytest.fixture
 def app_factory(redis_url, tmp_path):
     """Build test apps with overrides; each gets its tables created and emptied afterwards."""
@@ -87,6 +90,10 @@ def app_factory(redis_url, tmp_path):
         app = create_app(TestConfig, overrides=settings)
         app.test_client_class = IsolatedClient
         with app.app_context():
+            if not _fresh_schema:
+                # A database kept between runs (PostgreSQL) may hold an older schema: start clean.
+                db.drop_all()
+                _fresh_schema.append(True)
             db.create_all()
             app.extensions["redis"].connection.flushdb()
         apps.append(app)

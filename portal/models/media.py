@@ -55,6 +55,8 @@ class MediaAsset(db.Model):
         enum_column(MediaAssetStatus, "media_status"), default=MediaAssetStatus.UPLOADING, index=True
     )
     processing_error: Mapped[str | None] = mapped_column(Text)
+    # Stream's `modified` for the state last applied, so a late or replayed webhook never moves it back.
+    stream_modified: Mapped[str | None] = mapped_column(String(40))
 
     duration_seconds: Mapped[int | None] = mapped_column()
     thumbnail_url: Mapped[str | None] = mapped_column(String(1024))

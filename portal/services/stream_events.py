@@ -27,7 +27,6 @@ MAX_UID_LENGTH = 64
 MAX_STATE_LENGTH = 32
 TERMINAL_STATES = {"ready": MediaAssetStatus.READY, "error": MediaAssetStatus.FAILED}
 SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
-STREAM_MARK = "stream"  # key in MediaAsset.extra_metadata: the last video state applied and its `modified`
 _FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
 
 
@@ -120,10 +119,7 @@ def error_reason(video):
 
 def is_newer(asset, video):
     """Whether `video` may replace the settled state of `asset`: only if provably newer."""
-    mark = (asset.extra_metadata or {}).get(STREAM_MARK) or {}
-    if mark.get("uid") != asset.stream_video_id:
-        return False
-    last, incoming = parse_modified(mark.get("modified")), parse_modified(video.get("modified"))
+    last, incoming = parse_modified(asset.stream_modified), parse_modified(video.get("modified"))
     return last is not None and incoming is not None and incoming > last
 
 
@@ -150,8 +146,8 @@ def apply_video(asset, video):
         asset.processing_error = None
     else:
         asset.processing_error = error_reason(video)
-    mark = {"uid": asset.stream_video_id, "state": state, "modified": video.get("modified")}
-    asset.extra_metadata = {**(asset.extra_metadata or {}), STREAM_MARK: mark}
+    modified = video.get("modified")
+    asset.stream_modified = modified[:40] if isinstance(modified, str) else None
     _update_training_session(asset)
     db.session.flush()
     return True
