@@ -68,6 +68,9 @@ class Config:
     # Login throttling (Flask-Limiter on the portal's Redis)
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+    # If Redis is unreachable, keep limiting sign-ins with per-process memory rather than fail.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
 

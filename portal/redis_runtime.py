@@ -133,6 +133,13 @@ class RedisServices:
             self._connection = redis.Redis.from_url(self.url)
         return self._connection
 
+    def close(self):
+        """Close the pooled connections (a worker or test that is done with this app)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection.connection_pool.disconnect()
+            self._connection = None
+
     def queue(self, name="default"):
         """The RQ queue of that name on the portal's Redis."""
         if name not in self.queue_names:

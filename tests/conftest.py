@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from config import TestConfig
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import Role, Tier, User
 from portal.redis_runtime import EmbeddedRedis, limiter_storage_uri
 
@@ -100,7 +100,11 @@ def app_factory(redis_url, tmp_path):
         return app
 
     yield build
+    limiter_redis = getattr(getattr(limiter, "_storage", None), "storage", None)
+    if limiter_redis is not None:  # each app re-binds the one Limiter; close what the last one opened
+        limiter_redis.connection_pool.disconnect()
     for app in apps:
+        app.extensions["redis"].close()
         with app.app_context():
             db.session.remove()
             with db.engine.begin() as connection:
