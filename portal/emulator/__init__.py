@@ -3,7 +3,9 @@
 API (Cloudflare's paths and envelope), under ``/client/v4/accounts/<account_id>/stream``, bearer token
 required (401 with error code 10000 otherwise): tus creation/PATCH/HEAD (PATCH/HEAD at the returned
 Location, ``.../media/<uid>?tusv2=true``), basic multipart upload, ``/copy``, get/edit (POST)/delete/list,
-``/<uid>/captions``, ``/<uid>/downloads``, ``/keys``, ``/<uid>/token`` and ``/webhook``.
+``/<uid>/captions``, ``/<uid>/downloads``, ``/keys``, ``/<uid>/token`` and ``/webhook``. GraphQL analytics at
+``POST /client/v4/graphql`` (minutes viewed only: see api_graphql.py), counted from the segments and
+progressive ranges the customer domain serves (see analytics.py) and kept with the state.
 
 Customer domain at the server root: ``/<uid or token>/iframe``, ``/watch``, ``/manifest/video.m3u8``
 (and ``video.mpd``), ``/thumbnails/thumbnail.jpg``, ``/downloads/default.mp4``.
@@ -22,7 +24,8 @@ Control paths (emulator only, never faulted, no auth):
   ``drop_patch`` reads ``after_bytes`` of a tus PATCH body, keeps them (the upload offset advances, as
   on a real tus server) and closes the connection without any response.
 - ``GET /__emulator__/faults`` lists armed faults; ``DELETE /__emulator__/faults`` disarms them all.
-- ``POST /__emulator__/reset`` wipes videos, signing keys, the webhook subscription and the delivery log.
+- ``POST /__emulator__/reset`` wipes videos, signing keys, the webhook subscription, the delivery log and the
+  minutes viewed.
 - ``GET /__emulator__/webhook-deliveries`` lists deliveries: url, videoUid, state, statusCode (last),
   attempts, delivered, finished, history.
 - ``GET /__emulator__/health`` answers ``{"ok": true}``.
@@ -36,6 +39,7 @@ import logging
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
+from .analytics import count_delivered_minutes
 from .envelope import NOT_FOUND, SERVER_ERROR, ApiError, api_error_response, failure
 from .faults import apply_request_faults
 from .runtime import StreamEmulator
@@ -54,6 +58,7 @@ def create_emulator_app(state_dir, *, account_id="emulator-account", api_token="
                               webhook_retry_delays=webhook_retry_delays)
     app.extensions["stream_emulator"] = emulator
     app.before_request(apply_request_faults)
+    app.after_request(count_delivered_minutes)
     register_blueprints(app)
     register_error_handlers(app)
     emulator.processor.resume()
@@ -61,9 +66,10 @@ def create_emulator_app(state_dir, *, account_id="emulator-account", api_token="
 
 
 def register_blueprints(app):
-    """The API, tus, customer-domain and control blueprints."""
+    """The API, GraphQL, tus, customer-domain and control blueprints."""
     from .api_captions import captions_api
     from .api_downloads import downloads_api
+    from .api_graphql import graphql_api
     from .api_keys import keys_api
     from .api_videos import stream_api
     from .api_webhook import webhook_api
@@ -71,8 +77,8 @@ def register_blueprints(app):
     from .delivery import customer_domain
     from .tus import tus_api
 
-    for blueprint in (stream_api, captions_api, downloads_api, keys_api, webhook_api, tus_api, control,
-                      customer_domain):
+    for blueprint in (stream_api, captions_api, downloads_api, keys_api, webhook_api, graphql_api, tus_api,
+                      control, customer_domain):
         app.register_blueprint(blueprint)
 
 

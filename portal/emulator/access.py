@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from .signing import TokenRejected, check_access_rules
 from .store import is_uid
@@ -57,6 +57,7 @@ def authorize(video_id, download=False):
             raise DeliveryRefused(404, "video not found")
         if record["requireSignedURLs"]:
             raise DeliveryRefused(401, "this video requires a signed URL token")
+        g.stream_delivery_uid = record["uid"]  # counted by analytics.count_delivered_minutes
         return record, None
     if video_id.count(".") != 2:
         raise DeliveryRefused(404, "video not found")
@@ -70,4 +71,5 @@ def authorize(video_id, download=False):
         raise DeliveryRefused(rejection.status, rejection.reason) from None
     if download and record["requireSignedURLs"] and claims.get("downloadable") is not True:
         raise DeliveryRefused(403, "this token does not allow downloads (downloadable is not true)")
+    g.stream_delivery_uid = record["uid"]
     return record, claims

@@ -37,7 +37,7 @@ def clear_faults():
 
 @control.post("/reset")
 def reset():
-    """Wipe videos, signing keys, the webhook subscription and the delivery log (faults stay armed)."""
+    """Wipe videos, signing keys, the webhook subscription, the delivery log and views (faults stay armed)."""
     _emulator().reset()
     return jsonify({"reset": True})
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import has_request_context, request
 
+from .analytics import ViewLog
 from .faults import FaultInjector
 from .processing import VideoProcessor
 from .signing import SigningKeys
@@ -29,6 +30,7 @@ class StreamEmulator:
         self.keys = SigningKeys(self.state_dir)
         self.webhooks = WebhookNotifier(self.state_dir, webhook_retry_delays)
         self.faults = FaultInjector()
+        self.analytics = ViewLog(self.state_dir)
         self.processor = VideoProcessor(self)
         self._upload_locks = {}
         self._upload_locks_guard = threading.Lock()
@@ -58,8 +60,9 @@ class StreamEmulator:
         return record
 
     def reset(self):
-        """Wipe videos, signing keys, the webhook subscription and the delivery log (for tests)."""
+        """Wipe videos, signing keys, the webhook subscription, the delivery log and views (for tests)."""
         self.webhooks.reset()
+        self.analytics.wipe()
         self.videos.wipe()
         self.keys.wipe()
         log.info("Stream emulator state reset")
