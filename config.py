@@ -113,6 +113,7 @@ class DevelopmentConfig(Config):
     _emulator = f"http://127.0.0.1:{Config.STREAM_EMULATOR_PORT}"
     if Config.STREAM_BACKEND == "emulator":
         CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator + "/client/v4")
+        CLOUDFLARE_GRAPHQL_URL = os.environ.get("CLOUDFLARE_GRAPHQL_URL", _emulator + "/client/v4/graphql")
         CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or "emulator-account"
         CLOUDFLARE_STREAM_API_TOKEN = Config.CLOUDFLARE_STREAM_API_TOKEN or "emulator-token"
         STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator
