@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 .PHONY: run test bench lint install clean
 
 $(STAMP): requirements.txt
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(VENV)/bin/pip || python3 -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
@@ -30,4 +30,4 @@ lint: $(STAMP)
 	$(PY) -m compileall -q portal config.py wsgi.py tests bench
 
 clean:
-	rm -rf instance/stream-emulator instance/uploads .pytest_cache
+	rm -rf instance/stream-emulator instance/uploads instance/portal.db instance/stream-settings.json .pytest_cache

@@ -6,7 +6,7 @@ from datetime import timedelta
 BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 INSTANCE_DIR = os.environ.get("PORTAL_INSTANCE_DIR", os.path.join(BASE_DIR, "instance"))
 
-DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me-before-deploying"
 MIB = 1024 * 1024
 
 
@@ -14,14 +14,6 @@ def _env_int(name, default):
     """Read an integer setting from the environment."""
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
-
-
-def _env_bool(name, default=False):
-    """Read a yes/no setting from the environment."""
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def database_url(url):
@@ -43,7 +35,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(
         DATABASE_URL or "sqlite:///" + os.path.join(INSTANCE_DIR, "portal.db")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error logged with its traceback must not carry row values
+    # (password hashes, emails, webhook bodies).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     EMBEDDED_REDIS_DIR = os.path.join(INSTANCE_DIR, "redis")
     RQ_QUEUES = ("default", "uploads", "webhooks")
@@ -59,7 +53,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
-    WTF_CSRF_TIME_LIMIT = 3600
+    # The CSRF token is tied to the session, which ends 12 h after sign-in; no shorter limit, so a
+    # page left open during a long upload keeps working.
+    WTF_CSRF_TIME_LIMIT = None
+    # CSRF is checked by portal.security.protect_from_csrf, which exempts the signed webhook and
+    # bearer-token API calls.
+    WTF_CSRF_CHECK_DEFAULT = False
     MAX_CONTENT_LENGTH = 210 * MIB
 
     # API bearer tokens

@@ -23,7 +23,8 @@ def _wait_for(url, seconds=30):
             if requests.get(url, timeout=1).status_code < 500:
                 return True
         except requests.RequestException:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     return False
 
 

@@ -78,6 +78,9 @@ def handle_unexpected(error):
     """Anything else: log it with its traceback, show nothing of it."""
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    from portal.extensions import db
+
+    db.session.rollback()  # the page below may read the database (current_user): start clean
     log.exception("Unhandled error on %s %s", request.method, request.path)
     if wants_json():
         return json_error(500, "internal_error", "Something went wrong on our side.")

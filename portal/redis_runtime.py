@@ -3,6 +3,7 @@
 import logging
 import os
 import subprocess
+import threading
 import time
 
 import redis
@@ -112,6 +113,7 @@ class RedisServices:
         self.queue_names = tuple(config.get("RQ_QUEUES", ("default",)))
         self._connection = None
         self._started = False
+        self._start_lock = threading.Lock()
 
     @property
     def url(self):
@@ -121,9 +123,10 @@ class RedisServices:
         """Start the embedded server if this app uses one and it is not running."""
         if self._started or self.embedded is None:
             return
-        if not self.embedded.is_running():
-            self.embedded.start()
-        self._started = True
+        with self._start_lock:  # two first requests must not start two servers
+            if not self._started and not self.embedded.is_running():
+                self.embedded.start()
+            self._started = True
 
     @property
     def connection(self):

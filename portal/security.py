@@ -85,7 +85,6 @@ def init_app(app):
     if hops:
         # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)
     app.after_request(add_security_headers)

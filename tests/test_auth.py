@@ -112,7 +112,7 @@ def test_incomplete_or_oversized_login_forms_are_shown_again(client, auth, make_
 
 @pytest.mark.parametrize("target", [
     "https://evil.com", "//evil.com", "/\\evil.com", "javascript:alert(1)", "http:/evil.com",
-    "\\\\evil.com", "%2F%2Fevil.com", "/\t/evil.com", "evil.com",
+    "\\\\evil.com", "%2F%2Fevil.com", "/\t/evil.com", "evil.com", "/\r\nX-Injected: 1", "/home\x7f",
 ])
 def test_next_pointing_off_site_lands_on_the_home_page(client, auth, make_user, target):
     user = make_user()

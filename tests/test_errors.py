@@ -85,6 +85,22 @@ def test_unexpected_failure_is_logged_with_its_traceback(app, client, caplog):
     assert record.exc_info[1].args == (SECRET_DETAIL,)
 
 
+def test_a_database_error_still_shows_the_friendly_page_and_logs_no_row_values(app, make_user, caplog):
+    member = make_user(email="taken@example.org")
+
+    def duplicate_account():
+        db.session.add(User(email="taken@example.org", password_hash="pbkdf2:secret-hash-value"))
+        db.session.commit()
+
+    app.add_url_rule("/duplicate", "test_duplicate", duplicate_account)
+    client = app.test_client()
+    AuthActions(client).login(member.email)
+    html = assert_error_page(client.get("/duplicate"), 500, "Something went wrong")
+    assert member.email in html  # the page rendered for the signed-in user after a rollback
+    logged = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+    assert "IntegrityError" in logged and "secret-hash-value" not in logged
+
+
 def test_too_large_bodies_get_413(app_factory):
     app = app_factory(MAX_CONTENT_LENGTH=1024)
     client = app.test_client()

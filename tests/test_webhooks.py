@@ -12,6 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event, func, select
 
 from portal.extensions import db
+from portal.jobs.webhooks import apply_stream_webhook
 from portal.models import (
     EntityType,
     MediaAsset,
@@ -286,13 +287,32 @@ def test_ready_twice_changes_nothing_the_second_time(app, client, make_asset):
     assert results == ["applied", "unchanged"]
 
 
-def test_unknown_uid_is_accepted_and_the_job_finishes_with_a_warning(app, client, caplog):
-    response = post_signed(client, video_body(uid="not-ours"))
+def test_a_webhook_that_beats_its_asset_is_retried_until_the_asset_exists(app, client):
+    response = post_signed(client, video_body(uid="c" * 32))
     assert response.status_code == 200
     run_worker(app)
-    job = Job.fetch(f"stream-webhook-{response.get_json()['delivery_id']}", connection=webhook_queue(app).connection)
+    delivery_id = response.get_json()["delivery_id"]
+    job = Job.fetch(f"stream-webhook-{delivery_id}", connection=webhook_queue(app).connection)
+    assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 4
+    assert db.session.get(WebhookDelivery, delivery_id).processed_at is None
+
+    asset = MediaAsset(title="Just uploaded", stream_video_id="c" * 32, status=MediaAssetStatus.PROCESSING)
+    db.session.add(asset)
+    db.session.commit()
+    assert apply_stream_webhook(delivery_id) == "applied"  # what the scheduled retry runs
+    assert db.session.get(MediaAsset, asset.id).status == MediaAssetStatus.READY
+
+
+def test_an_old_delivery_for_an_unknown_uid_finishes_with_a_warning(app, client, caplog):
+    response = post_signed(client, video_body(uid="not-ours"))
+    assert response.status_code == 200
+    delivery = db.session.get(WebhookDelivery, response.get_json()["delivery_id"])
+    delivery.received_at = datetime.now(timezone.utc) - timedelta(minutes=25)
+    db.session.commit()
+    run_worker(app)
+    job = Job.fetch(f"stream-webhook-{delivery.id}", connection=webhook_queue(app).connection)
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == "unknown_video"
-    assert db.session.get(WebhookDelivery, response.get_json()["delivery_id"]).processed_at is not None
+    assert db.session.get(WebhookDelivery, delivery.id).processed_at is not None
     assert any(r.levelname == "WARNING" and "unknown video not-ours" in r.getMessage() for r in caplog.records)
 
 

@@ -42,8 +42,12 @@ def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", pass
 
 
 def active_admin_count():
-    """How many active admins there are."""
-    return db.session.scalar(select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True)))
+    """How many active admins there are, locking their rows (PostgreSQL) until the transaction ends,
+    so two admins demoting each other at once cannot both see "another admin remains"."""
+    admins = db.session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
+    ).all()
+    return len(admins)
 
 
 def update_user(user, name, role, tier, new_password=None, password_method=None):

@@ -12,15 +12,16 @@ from portal.models import User, normalize_email
 
 log = logging.getLogger(__name__)
 
-_DUMMY_HASH = None
+_DUMMY_HASHES = {}
 
 
 def _dummy_hash():
-    """A hash to check against when the email is unknown, so both failures take as long."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash("not-a-real-password")
-    return _DUMMY_HASH
+    """A hash, made the way real ones are, to check when the email is unknown: both failures take as long."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD")
+    if method not in _DUMMY_HASHES:
+        kwargs = {"method": method} if method else {}
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", **kwargs)
+    return _DUMMY_HASHES[method]
 
 
 def authenticate(email, password):

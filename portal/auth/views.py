@@ -23,6 +23,8 @@ def safe_next(target):
     """The `next` target if it stays on this site, else None."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(ch < " " or ch == "\x7f" for ch in target):  # urlsplit drops these; a header cannot hold them
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None

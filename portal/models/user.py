@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, String, func, select
+from sqlalchemy import Boolean, DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -74,7 +74,8 @@ class User(UserMixin, db.Model):
     @classmethod
     def by_email(cls, email):
         """The account with this email, compared case-insensitively, or None."""
-        return db.session.scalar(select(cls).where(func.lower(cls.email) == normalize_email(email)))
+        # Emails are stored normalised (see _normalize_email), so plain equality uses the unique index.
+        return db.session.scalar(select(cls).where(cls.email == normalize_email(email)))
 
     def __repr__(self):
         return f"<User {self.id} {self.email} {self.role.value}/{self.tier.value}>"

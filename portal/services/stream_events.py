@@ -27,7 +27,14 @@ MAX_UID_LENGTH = 64
 MAX_STATE_LENGTH = 32
 TERMINAL_STATES = {"ready": MediaAssetStatus.READY, "error": MediaAssetStatus.FAILED}
 SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
+# A webhook can beat the commit that records its video's uid (a small file processes in a second):
+# for this long, an unknown uid is retried rather than dropped (the job's retries span ~22 minutes).
+UNKNOWN_VIDEO_GRACE = timedelta(minutes=20)
 _FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
+
+
+class VideoNotRecordedYet(LookupError):
+    """The delivery names a uid no asset has (yet); raised so the job is retried later."""
 
 
 class InvalidPayload(ValueError):
@@ -182,6 +189,10 @@ def apply_delivery(delivery_id):
         select(MediaAsset).where(MediaAsset.stream_video_id == video["uid"]).with_for_update()
     )
     if asset is None:
+        received = delivery.received_at if delivery.received_at.tzinfo else \
+            delivery.received_at.replace(tzinfo=timezone.utc)
+        if datetime.now(timezone.utc) - received < UNKNOWN_VIDEO_GRACE:
+            raise VideoNotRecordedYet(f"no asset has Stream video {video['uid']} yet")
         log.warning("Stream webhook %s for unknown video %s (state %s)", delivery.id, video["uid"],
                     video_state(video))
         outcome = "unknown_video"
@@ -212,6 +223,9 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
         try:
             video = stream.get_video(asset.stream_video_id)
         except StreamError as error:
+            db.session.refresh(asset, with_for_update=True)
+            if asset.status != MediaAssetStatus.PROCESSING:
+                continue  # a webhook settled it while we asked
             if error.status_code == 404:
                 asset.status = MediaAssetStatus.FAILED
                 asset.processing_error = "Stream has no video with this id"
@@ -221,6 +235,8 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
                 log.error("Reconcile: Stream lookup of %s failed: %s", asset.stream_video_id, error)
                 counts["errors"] += 1
             continue
+        # Re-read under a row lock: a webhook may have applied a newer state during the HTTP call.
+        db.session.refresh(asset, with_for_update=True)
         if apply_video(asset, video):
             counts["updated"] += 1
     db.session.flush()
