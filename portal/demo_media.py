@@ -72,12 +72,14 @@ def upload_demo_videos(stream, owner, workdir):
         )
         asset.tags = spec["tags"]
         if spec.get("session"):
-            session = TrainingSession(title=spec["session"], instructor_id=owner.id,
-                                      starts_at=datetime.now(timezone.utc) - timedelta(days=7),
-                                      recording_status=RecordingStatus.PROCESSING)
-            db.session.add(session)
+            training_session = TrainingSession(
+                title=spec["session"], instructor_id=owner.id,
+                starts_at=datetime.now(timezone.utc) - timedelta(days=7),
+                recording_status=RecordingStatus.PROCESSING,
+            )
+            db.session.add(training_session)
             db.session.flush()
-            asset.entity_type, asset.entity_id = EntityType.TRAINING_SESSION, session.id
+            asset.entity_type, asset.entity_id = EntityType.TRAINING_SESSION, training_session.id
         db.session.add(asset)
         db.session.flush()
         created.append(asset)

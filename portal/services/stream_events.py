@@ -161,17 +161,18 @@ def apply_video(asset, video):
 
 
 def _update_training_session(asset):
+    """Give a ready asset's linked training session its recording (or mark the recording failed)."""
     if asset.entity_type != EntityType.TRAINING_SESSION or not asset.entity_id:
         return
-    session = db.session.get(TrainingSession, asset.entity_id)
-    if session is None:
+    training_session = db.session.get(TrainingSession, asset.entity_id)
+    if training_session is None:
         return
     if asset.status == MediaAssetStatus.READY:
-        session.cloudflare_stream_id = asset.stream_video_id
-        session.video_url = asset.url
-        session.recording_status = RecordingStatus.READY
-    elif session.cloudflare_stream_id in (None, asset.stream_video_id):
-        session.recording_status = RecordingStatus.FAILED
+        training_session.cloudflare_stream_id = asset.stream_video_id
+        training_session.video_url = asset.url
+        training_session.recording_status = RecordingStatus.READY
+    elif training_session.cloudflare_stream_id in (None, asset.stream_video_id):
+        training_session.recording_status = RecordingStatus.FAILED
 
 
 def apply_delivery(delivery_id):

@@ -27,7 +27,7 @@ def test_wrong_password_keeps_visitor_on_login_page(live_server, page, make_user
     page.get_by_label("Email").fill("bo@example.org")
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("status").inner_text() == "That email and password do not match an active account."
+    assert page.get_by_role("alert").inner_text() == "That email and password do not match an active account."
     assert page.url.startswith(live_server.url + "/login")
 
 
