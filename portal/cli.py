@@ -32,8 +32,7 @@ def create_user_command(email, password, role, tier, name):
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
     try:
-        user = create_user(email, password, role, tier, name,
-                           password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
+        user = create_user(email, password, role, tier, name)
     except AccountError as exc:
         raise click.ClickException(str(exc))
     db.session.commit()
@@ -52,11 +51,10 @@ def seed_demo_command():
     for email, name, role, tier in DEMO_ACCOUNTS:
         user = User.by_email(email)
         if user is None:
-            create_user(email, DEMO_PASSWORD, role, tier, name,
-                        password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
+            create_user(email, DEMO_PASSWORD, role, tier, name)
         else:
             user.role, user.tier, user.active = role, tier, True
-            user.set_password(DEMO_PASSWORD, current_app.config.get("PASSWORD_HASH_METHOD"))
+            user.set_password(DEMO_PASSWORD)
     db.session.commit()
     click.echo(f"Demo accounts ready (password {DEMO_PASSWORD}):")
     for email, _, role, tier in DEMO_ACCOUNTS:

@@ -1,11 +1,11 @@
 """The account page: who you are, what your membership opens, and a password change."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.account import bp
 from portal.account.forms import ChangePasswordForm
-from portal.auth.service import start_session
+from portal.auth.signin import start_session
 from portal.extensions import db, limiter
 
 
@@ -31,8 +31,7 @@ def change_password():
             form.current_password.errors.append("That is not your current password.")
         else:
             user = current_user._get_current_object()
-            user.set_password(form.new_password.data, current_app.config.get("PASSWORD_HASH_METHOD"))
-            user.session_version += 1
+            user.replace_password(form.new_password.data)
             start_session(user)
             db.session.commit()
             flash("Your password is changed. Other devices have been signed out.", "success")

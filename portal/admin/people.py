@@ -25,7 +25,7 @@ def search_users(query="", page=1, per_page=25):
     return users, total
 
 
-def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", password_method=None):
+def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name=""):
     """A new active account; AccountError when the email is taken."""
     email = normalize_email(email)
     try:
@@ -35,7 +35,7 @@ def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", pass
     if User.by_email(email) is not None:
         raise AccountError(f"An account with {email} already exists.")
     user = User(email=email, name=name or "", role=Role(role), tier=Tier(tier), active=True)
-    user.set_password(password, method=password_method)
+    user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user
@@ -50,7 +50,7 @@ def active_admin_count():
     return len(admins)
 
 
-def update_user(user, name, role, tier, new_password=None, password_method=None):
+def update_user(user, name, role, tier, new_password=None):
     """Change name, role, tier and optionally the password (which ends the person's sessions and
     tokens); the last active admin keeps the admin role."""
     role, tier = Role(role), Tier(tier)
@@ -58,8 +58,7 @@ def update_user(user, name, role, tier, new_password=None, password_method=None)
         raise AccountError("The last active admin cannot lose the admin role.")
     user.name, user.role, user.tier = name or "", role, tier
     if new_password:
-        user.set_password(new_password, method=password_method)
-        user.session_version += 1
+        user.replace_password(new_password)
     db.session.flush()
     return user
 

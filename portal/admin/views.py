@@ -1,6 +1,6 @@
 """People management for admins: list, search, create, change role and tier, deactivate."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.admin import bp
@@ -36,10 +36,7 @@ def new_user():
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = create_user(
-                form.email.data, form.password.data, form.role.data, form.tier.data, form.name.data,
-                password_method=current_app.config.get("PASSWORD_HASH_METHOD"),
-            )
+            user = create_user(form.email.data, form.password.data, form.role.data, form.tier.data, form.name.data)
         except AccountError as exc:
             form.email.errors.append(str(exc))
         else:
@@ -57,8 +54,7 @@ def edit_user(user_id):
     form = UserEditForm(obj=None if request.method == "POST" else _edit_defaults(user))
     if form.validate_on_submit():
         try:
-            update_user(user, form.name.data, form.role.data, form.tier.data, form.new_password.data,
-                        password_method=current_app.config.get("PASSWORD_HASH_METHOD"))
+            update_user(user, form.name.data, form.role.data, form.tier.data, form.new_password.data)
         except AccountError as exc:
             db.session.rollback()
             flash(str(exc), "error")

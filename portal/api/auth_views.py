@@ -4,7 +4,7 @@ from flask import g, jsonify
 
 from portal.api import bp
 from portal.api.parsing import json_object, required_string
-from portal.auth.service import (
+from portal.auth.signin import (
     authenticate,
     failed_login,
     login_account_key,

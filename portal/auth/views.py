@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
-from portal.auth.service import (
+from portal.auth.signin import (
     authenticate,
     end_session,
     failed_login,

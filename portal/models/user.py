@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -45,9 +46,15 @@ class User(UserMixin, db.Model):
         return normalize_email(value)
 
     def set_password(self, password, method=None):
-        """Store a salted hash of the password, never the password."""
+        """Store a salted hash of the password, never the password (PASSWORD_HASH_METHOD, if set)."""
+        method = method or (current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None)
         kwargs = {"method": method} if method else {}
         self.password_hash = generate_password_hash(password, **kwargs)
+
+    def replace_password(self, password):
+        """A new password, set by its owner or an admin: every other session and token ends."""
+        self.set_password(password)
+        self.session_version += 1
 
     def check_password(self, password):
         """True when the password matches the stored hash."""

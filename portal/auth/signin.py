@@ -1,4 +1,4 @@
-"""Signing in: checking credentials the same way for every wrong answer, and throttling."""
+"""Signing in, request side: credentials checked alike for every wrong answer, the session, throttling."""
 
 import logging
 import time
