@@ -22,7 +22,8 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.services import stream_events
-from portal.services.stream_events import apply_video, enqueue_unprocessed_deliveries, record_delivery
+from portal.jobs.webhooks import enqueue_unprocessed_deliveries
+from portal.services.stream_events import apply_video, record_delivery
 
 UID = "0123456789abcdef0123456789abcdef"
 

@@ -1,6 +1,7 @@
 """The job that applies a recorded Stream webhook, its enqueueing, and `flask stream-reconcile`."""
 
 import logging
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
@@ -8,8 +9,10 @@ from flask.cli import with_appcontext
 from redis import RedisError
 from rq import Retry
 from rq.exceptions import DuplicateJobError
+from sqlalchemy import select
 
 from portal.extensions import db
+from portal.models import WebhookDelivery
 from portal.services import stream_events
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,24 @@ def enqueue_delivery(delivery_id):
     return True
 
 
+def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
+    """(Re)enqueue the apply job of deliveries recorded but not processed (e.g. Redis was down).
+
+    Returns counts {"enqueued", "already_queued"}; a job still queued, running or in the failed
+    registry under its id is left alone (requeue failed jobs from RQ's failed registry).
+    """
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.processed_at.is_(None), WebhookDelivery.received_at < cutoff)
+        .order_by(WebhookDelivery.id).limit(limit)
+    ).all()
+    counts = {"enqueued": 0, "already_queued": 0}
+    for delivery_id in ids:
+        counts["enqueued" if enqueue_delivery(delivery_id) else "already_queued"] += 1
+    return counts
+
+
 def apply_stream_webhook(delivery_id):
     """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry."""
     try:
@@ -61,7 +82,7 @@ def apply_stream_webhook(delivery_id):
 def reconcile_command(older_than_minutes):
     """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
     try:
-        queued = stream_events.enqueue_unprocessed_deliveries()
+        queued = enqueue_unprocessed_deliveries()
     except RedisError as error:
         raise click.ClickException(f"Redis is unavailable, nothing was enqueued: {error}") from error
     counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)

@@ -242,23 +242,3 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             counts["updated"] += 1
     db.session.flush()
     return counts
-
-
-def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
-    """(Re)enqueue the apply job of deliveries recorded but not processed (e.g. Redis was down).
-
-    Returns counts {"enqueued", "already_queued"}; a job still queued, running or in the failed
-    registry under its id is left alone (requeue failed jobs from RQ's failed registry).
-    """
-    from portal.jobs.webhooks import enqueue_delivery  # jobs import this module
-
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
-    ids = db.session.scalars(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.processed_at.is_(None), WebhookDelivery.received_at < cutoff)
-        .order_by(WebhookDelivery.id).limit(limit)
-    ).all()
-    counts = {"enqueued": 0, "already_queued": 0}
-    for delivery_id in ids:
-        counts["enqueued" if enqueue_delivery(delivery_id) else "already_queued"] += 1
-    return counts
