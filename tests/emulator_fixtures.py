@@ -7,6 +7,22 @@ from portal.emulator.server import EmulatorServer
 from tests.media_samples import make_sample_video
 
 TEST_RETRY_DELAYS = (0.1, 0.2, 0.4)
+ACCOUNT = "emulator-account"
+AUTH = {"Authorization": "Bearer emulator-token"}
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def stream_url(server, path=""):
+    """An emulator API URL under the account's /stream."""
+    return f"{server.api_base}/accounts/{ACCOUNT}/stream{path}"
+
+
+@pytest.fixture
+def http():
+    """A requests session that sends the emulator's API token."""
+    with requests.Session() as session:
+        session.headers.update(AUTH)
+        yield session
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.emulator.server import EmulatorServer
-from tests.emulator_fixtures import TEST_RETRY_DELAYS
+from tests.emulator_fixtures import ACCOUNT, AUTH, TEST_RETRY_DELAYS, TUS, stream_url
 from tests.media_samples import make_broken_video, make_not_video, make_sample_video
 
 ACCOUNT = "emulator-account"
@@ -27,17 +27,6 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def http():
-    """A requests session that sends the emulator's API token."""
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
-
-
-def stream_url(server, path=""):
-    return f"{server.api_base}/accounts/{ACCOUNT}/stream{path}"
 
 
 def upload_basic(http, server, path, filename="sample.mp4"):

@@ -10,22 +10,9 @@ import jwt
 import pytest
 import requests
 
-ACCOUNT = "emulator-account"
-AUTH = {"Authorization": "Bearer emulator-token"}
-TUS = {"Tus-Resumable": "1.0.0"}
+from tests.emulator_fixtures import ACCOUNT, AUTH, TUS, stream_url
+
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def http():
-    """A requests session that sends the emulator's API token."""
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
-
-
-def stream_url(server, path=""):
-    return f"{server.api_base}/accounts/{ACCOUNT}/stream{path}"
 
 
 def assert_envelope_400(response):
