@@ -16,13 +16,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.emulator.server import EmulatorServer
-from tests.emulator_fixtures import ACCOUNT, AUTH, TEST_RETRY_DELAYS, TUS, stream_url
-from tests.media_samples import make_broken_video, make_not_video, make_sample_video
+from tests.emulator_fixtures import AUTH, TEST_RETRY_DELAYS, TUS, stream_url
+from tests.media_samples import make_broken_video, make_not_video
 
-ACCOUNT = "emulator-account"
-AUTH = {"Authorization": "Bearer emulator-token"}
 MIB = 1024 * 1024
-TUS = {"Tus-Resumable": "1.0.0"}
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
