@@ -12,6 +12,7 @@ from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.jobs import in_app_context
 from portal.models import WebhookDelivery
 from portal.services import stream_events
 
@@ -64,6 +65,7 @@ def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
     return counts
 
 
+@in_app_context
 def apply_stream_webhook(delivery_id):
     """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry."""
     try:
