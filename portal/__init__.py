@@ -13,6 +13,7 @@ BASE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 def create_app(config_class=None, overrides=None):
     """Build the portal app: configuration, extensions, blueprints, errors, commands."""
     config_class = config_class or config_from_env()
+    configure_logging(config_class.LOG_LEVEL)
     app = Flask(
         __name__,
         template_folder=os.path.join(BASE_DIR, "templates"),
@@ -22,7 +23,6 @@ def create_app(config_class=None, overrides=None):
     app.config.from_object(config_class)
     app.config.update(overrides or {})
     check_settings(app, config_class)
-    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -39,11 +39,11 @@ def check_settings(app, config_class):
         )
 
 
-def configure_logging(app):
-    """Log to stderr with timestamps, at LOG_LEVEL."""
+def configure_logging(level):
+    """Log to stderr with timestamps, at LOG_LEVEL (before the app exists, as the factory's first step)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(
-            level=app.config.get("LOG_LEVEL", "INFO"),
+            level=level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -9,9 +9,6 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-PAGE_TEMPLATES = {400, 403, 404, 405, 413, 429, 500}
-
-
 class APIError(Exception):
     """An error the JSON API answers with a status, a snake_case code and a message."""
 
@@ -23,8 +20,8 @@ class APIError(Exception):
         self.extra = extra
 
 
-def wants_json():
-    """True for API and webhook requests, which always get JSON errors."""
+def is_api_request():
+    """True for API and webhook requests (under /api), which always get JSON errors."""
     return request.path.startswith("/api/") or request.path == "/api"
 
 
@@ -44,8 +41,7 @@ def json_error(status, code, message, headers=None, **extra):
 
 
 def _page_error(status, title, message):
-    template = f"errors/{status}.html" if status in PAGE_TEMPLATES else "errors/generic.html"
-    return render_template(template, status=status, title=title, message=message), status
+    return render_template("errors/generic.html", status=status, title=title, message=message), status
 
 
 def handle_api_error(error):
@@ -56,7 +52,7 @@ def handle_api_error(error):
 def handle_csrf_error(error):
     """A post without a valid CSRF token."""
     message = "The form expired or was not sent from this site. Please try again."
-    if wants_json():
+    if is_api_request():
         return json_error(400, "csrf_failed", error.description or message)
     return _page_error(400, "Form expired", message)
 
@@ -67,7 +63,7 @@ def handle_http_exception(error):
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
-    if wants_json():
+    if is_api_request():
         response = json_error(error.code, snake_case(error.name), error.description, headers=headers)
         return response
     body, status = _page_error(error.code, error.name, error.description)
@@ -82,7 +78,7 @@ def handle_unexpected(error):
 
     db.session.rollback()  # the page below may read the database (current_user): start clean
     log.exception("Unhandled error on %s %s", request.method, request.path)
-    if wants_json():
+    if is_api_request():
         return json_error(500, "internal_error", "Something went wrong on our side.")
     return _page_error(500, "Something went wrong", "Something went wrong on our side.")
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import bearer_token
+from portal.errors import is_api_request
 from portal.extensions import csrf
 
 # The webhook is authenticated by its signature; the API login takes only JSON, which a
@@ -44,7 +45,7 @@ def content_security_policy(config, is_api):
 def add_security_headers(response):
     """Headers every response carries."""
     config = current_app.config
-    is_api = request.path.startswith("/api/")
+    is_api = is_api_request()
     response.headers["Content-Security-Policy"] = content_security_policy(config, is_api)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
@@ -62,7 +63,7 @@ def protect_from_csrf():
         return
     if request.path in CSRF_EXEMPT_PATHS:
         return
-    if request.path.startswith("/api/") and bearer_token() is not None:
+    if is_api_request() and bearer_token() is not None:
         return
     csrf.protect()
 

@@ -5,7 +5,7 @@ import time
 from flask import request, session
 from flask_login import user_loaded_from_cookie
 
-from portal.errors import APIError
+from portal.errors import APIError, is_api_request
 from portal.extensions import db
 from portal.models import User
 
@@ -26,7 +26,7 @@ def unauthorized():
     """Anonymous visitor on a protected page: the sign-in page (JSON 401 under /api)."""
     from flask import redirect, url_for
 
-    if request.path.startswith("/api/"):
+    if is_api_request():
         raise APIError(401, "authentication_required", "Sign in or send a bearer token.")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
