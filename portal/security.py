@@ -70,7 +70,7 @@ def protect_from_csrf():
 
 def enforce_absolute_session_lifetime():
     """End a signed-in session 12 hours (PERMANENT_SESSION_LIFETIME) after sign-in, active or not."""
-    if not current_user.is_authenticated or bearer_token() is not None:
+    if request.endpoint == "static" or bearer_token() is not None or not current_user.is_authenticated:
         return
     signed_in_at = session.get("signed_in_at")
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()

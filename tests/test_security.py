@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
+from sqlalchemy import event
 
 from config import ProductionConfig
 from portal import create_app
@@ -311,3 +312,21 @@ def test_behind_the_tls_proxy_each_client_ip_has_its_own_login_budget(production
     assert attempt("198.51.100.1, 203.0.113.5").status_code == 401  # a spoofed first entry changes nothing
     assert attempt("203.0.113.5").status_code == 429
     assert attempt("203.0.113.77").status_code == 401  # another member behind the same proxy is not locked out
+
+
+
+def test_static_files_never_touch_the_database(login_as):
+    """The stylesheet is fetched on every page: serving it must not load the signed-in user."""
+    member = login_as(Role.MEMBER, Tier.BASIC)
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = member.get("/static/css/portal.css")
+        response.close()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200 and statements == []
