@@ -23,10 +23,7 @@ def users():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     people, total = search_users(query, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
-    return render_template(
-        "admin/users.html", users=people, total=total, query=query, page=page, pages=pages,
-        activation_form=ActivationForm(),
-    )
+    return render_template("admin/users.html", users=people, total=total, query=query, page=page, pages=pages)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -51,7 +48,7 @@ def new_user():
 def edit_user(user_id):
     """Change an account's name, role and tier."""
     user = db.session.get(User, user_id) or abort(404)
-    form = UserEditForm(obj=None if request.method == "POST" else _edit_defaults(user))
+    form = UserEditForm(data={"name": user.name, "role": user.role.value, "tier": user.tier.value})
     if form.validate_on_submit():
         try:
             update_user(user, form.name.data, form.role.data, form.tier.data, form.new_password.data)
@@ -62,7 +59,7 @@ def edit_user(user_id):
             db.session.commit()
             flash(f"{user.email} is now {user.role.value}, tier {user.tier.value}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user, activation_form=ActivationForm())
+    return render_template("admin/user_edit.html", form=form, user=user)
 
 
 @bp.route(f"/users/<int(max={MAX_ID}):user_id>/active", methods=["POST"])
@@ -83,13 +80,4 @@ def toggle_active(user_id):
         db.session.commit()
         flash(f"{user.email} is {'active' if wanted else 'deactivated'}.", "success")
     return redirect(url_for("admin.users"))
-
-
-def _edit_defaults(user):
-    class Defaults:
-        name = user.name
-        role = user.role.value
-        tier = user.tier.value
-
-    return Defaults
 
