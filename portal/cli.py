@@ -1,5 +1,7 @@
 """The portal's `flask` commands: accounts, demo data, the worker and the Stream emulator."""
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -66,8 +68,6 @@ def seed_demo_command():
 @with_appcontext
 def seed_demo_videos_command(timeout):
     """Upload a few demo videos to Stream and record them (development only)."""
-    import os
-
     from portal.demo_media import upload_demo_videos, wait_until_processed
     from portal.models import User
 

@@ -7,6 +7,8 @@ from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.extensions import db
+
 log = logging.getLogger(__name__)
 
 class APIError(Exception):
@@ -74,8 +76,6 @@ def handle_unexpected(error):
     """Anything else: log it with its traceback, show nothing of it."""
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    from portal.extensions import db
-
     db.session.rollback()  # the page below may read the database (current_user): start clean
     log.exception("Unhandled error on %s %s", request.method, request.path)
     if is_api_request():

@@ -48,7 +48,8 @@ def new_user():
 def edit_user(user_id):
     """Change an account's name, role and tier."""
     user = db.session.get(User, user_id) or abort(404)
-    form = UserEditForm(data={"name": user.name, "role": user.role.value, "tier": user.tier.value})
+    current = {"name": user.name, "role": user.role.value, "tier": user.tier.value}
+    form = UserEditForm(data=current if request.method == "GET" else None)  # a POST stands on its own
     if form.validate_on_submit():
         try:
             update_user(user, form.name.data, form.role.data, form.tier.data, form.new_password.data)

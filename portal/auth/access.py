@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal.auth.tokens import InvalidToken, user_for_token
 from portal.errors import APIError
+from portal.extensions import login_manager
 from portal.models import Role, Tier
 
 
@@ -69,8 +70,6 @@ def role_required(*roles):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from portal.extensions import login_manager
-
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles:

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import request, session
+from flask import redirect, request, session, url_for
 from flask_login import user_loaded_from_cookie
 
 from portal.errors import APIError, is_api_request
@@ -24,8 +24,6 @@ def load_user(identity):
 
 def unauthorized():
     """Anonymous visitor on a protected page: the sign-in page (JSON 401 under /api)."""
-    from flask import redirect, url_for
-
     if is_api_request():
         raise APIError(401, "authentication_required", "Sign in or send a bearer token.")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
