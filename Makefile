@@ -27,7 +27,8 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 lint: $(STAMP)
-	$(PY) -m compileall -q portal config.py wsgi.py tests bench
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf instance/stream-emulator instance/uploads instance/portal.db instance/stream-settings.json .pytest_cache

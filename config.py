@@ -19,9 +19,9 @@ def _env_int(name, default):
 def database_url(url):
     """Return a SQLAlchemy URL, choosing the psycopg 3 driver for PostgreSQL URLs."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -53,17 +53,24 @@ def free_port():
 def start_emulator(state_dir):
     """Run the emulator as a subprocess and wait until its API answers."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "portal.emulator", "--port", str(port), "--state-dir", state_dir],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portal.emulator", "--port", str(port), "--state-dir", state_dir],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            requests.get(f"{url}/client/v4/accounts/{ACCOUNT}/stream", timeout=1,
-                         headers={"Authorization": f"Bearer {TOKEN}"})
+            requests.get(
+                f"{url}/client/v4/accounts/{ACCOUNT}/stream",
+                timeout=1,
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
             return proc, url
         except requests.ConnectionError:
             if proc.poll() is not None:
-                raise RuntimeError("the emulator exited during start-up")
+                raise RuntimeError("the emulator exited during start-up") from None
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("the emulator did not start")
@@ -75,7 +82,7 @@ def make_file(path, size):
     with open(path, "wb") as fh:
         written, i = 0, 0
         while written < size:
-            piece = (block[i % len(block):] + block[:i % len(block)])[: size - written]
+            piece = (block[i % len(block) :] + block[: i % len(block)])[: size - written]
             fh.write(piece)
             written += len(piece)
             i += 4099
@@ -84,8 +91,13 @@ def make_file(path, size):
 
 def child(mode, path, url):
     """Run one upload in a child process; return its timing and memory figures."""
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode, "--file", path, "--url", url],
-                         cwd=ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", mode, "--file", path, "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{mode} upload failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -111,7 +123,7 @@ def start_measuring():
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
             fh.write("5")
     except OSError:
-        pass   # without the reset, ru_maxrss may include import-time peaks: an overestimate, never under
+        pass  # without the reset, ru_maxrss may include import-time peaks: an overestimate, never under
     return proc_status("VmRSS")
 
 
@@ -134,8 +146,15 @@ def state_root():
 def run_client_upload(path, url):
     """Child: the portal's StreamClient pushing the file over tus in 50 MiB chunks."""
     from portal.services.stream import StreamClient
-    client = StreamClient(api_base=f"{url}/client/v4", account_id=ACCOUNT, api_token=TOKEN, customer_base_url=url,
-                          tus_chunk_size=CHUNK, timeout=120)
+
+    client = StreamClient(
+        api_base=f"{url}/client/v4",
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        customer_base_url=url,
+        tus_chunk_size=CHUNK,
+        timeout=120,
+    )
     baseline = start_measuring()
     start = time.perf_counter()
     result = client.upload_file_tus(path, metadata={"name": "bench"})
@@ -152,7 +171,9 @@ def run_raw_upload(path, url, request_size=RAW_REQUEST):
     auth = {"Authorization": f"Bearer {TOKEN}", "Tus-Resumable": "1.0.0"}
     baseline = start_measuring()
     start = time.perf_counter()
-    conn.request("POST", f"/client/v4/accounts/{ACCOUNT}/stream", headers={**auth, "Upload-Length": str(size)})
+    conn.request(
+        "POST", f"/client/v4/accounts/{ACCOUNT}/stream", headers={**auth, "Upload-Length": str(size)}
+    )
     resp = conn.getresponse()
     resp.read()
     location, uid = urlsplit(resp.headers["Location"]), resp.headers["stream-media-id"]
@@ -163,8 +184,12 @@ def run_raw_upload(path, url, request_size=RAW_REQUEST):
         while offset < size:
             length = min(request_size, size - offset)
             conn.putrequest("PATCH", target)
-            for name, value in {**auth, "Upload-Offset": str(offset), "Content-Length": str(length),
-                                "Content-Type": "application/offset+octet-stream"}.items():
+            for name, value in {
+                **auth,
+                "Upload-Offset": str(offset),
+                "Content-Length": str(length),
+                "Content-Type": "application/offset+octet-stream",
+            }.items():
                 conn.putheader(name, value)
             conn.endheaders()
             sent = 0
@@ -202,7 +227,7 @@ def measure(path, url, size, rounds):
     modes = ["raw", "raw50", "client"]
     runs = {mode: [] for mode in modes}
     for n in range(rounds):
-        for mode in modes[n % 3:] + modes[:n % 3]:
+        for mode in modes[n % 3 :] + modes[: n % 3]:
             run = child(mode, path, url)
             settle_and_delete(url, run["video_id"])
             runs[mode].append(run)
@@ -224,20 +249,43 @@ def main():
             speed, added, baseline = measure(path, url, size, ROUNDS[label])
             os.unlink(path)
             ratio = speed["client"] / speed["raw"]
-            print(f"{label}: client tus {speed['client']:.0f} MiB/s, raw {speed['raw']:.0f} MiB/s "
-                  f"(raw 50 MiB PATCHes {speed['raw50']:.0f} MiB/s), "
-                  f"ratio {ratio:.2f}; client memory +{added['client']:.1f} MiB over {baseline:.0f} MiB "
-                  f"resident; raw +{added['raw']:.1f} MiB", flush=True)
+            print(
+                f"{label}: client tus {speed['client']:.0f} MiB/s, raw {speed['raw']:.0f} MiB/s "
+                f"(raw 50 MiB PATCHes {speed['raw50']:.0f} MiB/s), "
+                f"ratio {ratio:.2f}; client memory +{added['client']:.1f} MiB over {baseline:.0f} MiB "
+                f"resident; raw +{added['raw']:.1f} MiB",
+                flush=True,
+            )
             rows += [
-                {"name": f"tus client (50 MiB chunks) throughput, {label}", "value": round(speed["client"]),
-                 "unit": "MiB/s"},
-                {"name": f"raw 200 MiB PATCHes throughput, {label}", "value": round(speed["raw"]), "unit": "MiB/s"},
-                {"name": f"raw 50 MiB PATCHes throughput, {label}", "value": round(speed["raw50"]),
-                 "unit": "MiB/s"},
-                {"name": f"client/raw throughput ratio, {label}", "value": round(ratio, 2),
-                 "unit": "", "target": f">= {THROUGHPUT_TARGET}", "ok": ratio >= THROUGHPUT_TARGET},
-                {"name": f"client peak memory over baseline, {label}", "value": round(added["client"], 1),
-                 "unit": "MiB", "target": f"<= {MEMORY_TARGET_MIB}", "ok": added["client"] <= MEMORY_TARGET_MIB},
+                {
+                    "name": f"tus client (50 MiB chunks) throughput, {label}",
+                    "value": round(speed["client"]),
+                    "unit": "MiB/s",
+                },
+                {
+                    "name": f"raw 200 MiB PATCHes throughput, {label}",
+                    "value": round(speed["raw"]),
+                    "unit": "MiB/s",
+                },
+                {
+                    "name": f"raw 50 MiB PATCHes throughput, {label}",
+                    "value": round(speed["raw50"]),
+                    "unit": "MiB/s",
+                },
+                {
+                    "name": f"client/raw throughput ratio, {label}",
+                    "value": round(ratio, 2),
+                    "unit": "",
+                    "target": f">= {THROUGHPUT_TARGET}",
+                    "ok": ratio >= THROUGHPUT_TARGET,
+                },
+                {
+                    "name": f"client peak memory over baseline, {label}",
+                    "value": round(added["client"], 1),
+                    "unit": "MiB",
+                    "target": f"<= {MEMORY_TARGET_MIB}",
+                    "ok": added["client"] <= MEMORY_TARGET_MIB,
+                },
             ]
     finally:
         proc.terminate()

@@ -24,7 +24,7 @@ def run_bench(path):
     rows = None
     for line in proc.stdout:
         if line.startswith(MARKER):
-            rows = json.loads(line[len(MARKER):])
+            rows = json.loads(line[len(MARKER) :])
         else:
             print(f"  {line.rstrip()}", flush=True)
     code = proc.wait()

@@ -34,9 +34,7 @@ def check_settings(app, config_class):
     """Refuse to start when the environment lacks what this configuration needs."""
     missing = config_class.problems(app.config)
     if missing:
-        raise RuntimeError(
-            f"{config_class.ENV_NAME} configuration is incomplete; set: " + ", ".join(missing)
-        )
+        raise RuntimeError(f"{config_class.ENV_NAME} configuration is incomplete; set: " + ", ".join(missing))
 
 
 def configure_logging(level):

@@ -36,7 +36,7 @@ def create_user_command(email, password, role, tier, name):
     try:
         user = create_user(email, password, role, tier, name)
     except AccountError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value}, {user.tier.value}).")
 
@@ -81,8 +81,10 @@ def seed_demo_videos_command(timeout):
     db.session.commit()
     pending = wait_until_processed(stream, created, timeout=timeout)
     db.session.commit()
-    click.echo(f"Demo videos: {len(created)} uploaded"
-               + (f", {len(pending)} still processing." if pending else ", all processed."))
+    click.echo(
+        f"Demo videos: {len(created)} uploaded"
+        + (f", {len(pending)} still processing." if pending else ", all processed.")
+    )
 
 
 @click.command("worker")
@@ -107,8 +109,11 @@ def stream_emulator_command(host, port):
     """Serve the local Cloudflare Stream emulator in the foreground."""
     from portal.emulator.server import serve
 
-    serve(host=host, port=port or current_app.config["STREAM_EMULATOR_PORT"],
-          state_dir=current_app.config["STREAM_EMULATOR_DIR"])
+    serve(
+        host=host,
+        port=port or current_app.config["STREAM_EMULATOR_PORT"],
+        state_dir=current_app.config["STREAM_EMULATOR_DIR"],
+    )
 
 
 def register(app):
@@ -116,8 +121,13 @@ def register(app):
     from portal.commands.stream import stream_cli
     from portal.jobs.webhooks import reconcile_command
 
-    for command in (create_user_command, seed_demo_command, seed_demo_videos_command, worker_command,
-                    stream_emulator_command):
+    for command in (
+        create_user_command,
+        seed_demo_command,
+        seed_demo_videos_command,
+        worker_command,
+        stream_emulator_command,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(stream_cli)
     app.cli.add_command(reconcile_command)

@@ -51,16 +51,39 @@ class DevStack:
         """Redis, then the emulator (and its signing key + webhook), then the worker and the web server."""
         self.env["REDIS_URL"] = self.redis.start()
         if self.env.get("STREAM_BACKEND", "emulator") == "emulator":
-            self.spawn("stream emulator", "-m", "portal.emulator", "--port", str(self.emulator_port),
-                       "--state-dir", DevelopmentConfig.STREAM_EMULATOR_DIR)
+            self.spawn(
+                "stream emulator",
+                "-m",
+                "portal.emulator",
+                "--port",
+                str(self.emulator_port),
+                "--state-dir",
+                DevelopmentConfig.STREAM_EMULATOR_DIR,
+            )
             if not _wait_for(f"http://127.0.0.1:{self.emulator_port}/__emulator__/health"):
                 raise RuntimeError("the Stream emulator did not start")
-            self.flask("stream", "setup", "--save", DevelopmentConfig.STREAM_SETTINGS_FILE,
-                       "--webhook-url", f"http://127.0.0.1:{self.port}/api/webhooks/cloudflare/stream")
+            self.flask(
+                "stream",
+                "setup",
+                "--save",
+                DevelopmentConfig.STREAM_SETTINGS_FILE,
+                "--webhook-url",
+                f"http://127.0.0.1:{self.port}/api/webhooks/cloudflare/stream",
+            )
             self.flask("seed-demo-videos")
         self.spawn("worker", "-m", "flask", "worker")
-        self.spawn("web", "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--no-reload", "--no-debugger")
+        self.spawn(
+            "web",
+            "-m",
+            "flask",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-reload",
+            "--no-debugger",
+        )
         if not _wait_for(f"http://127.0.0.1:{self.port}/login"):
             raise RuntimeError("the web server did not start")
 
@@ -87,10 +110,10 @@ class DevStack:
 
     def stop(self):
         """Stop every child (SIGTERM, then SIGKILL after 10 s), then Redis."""
-        for name, process in reversed(self.children):
+        for _name, process in reversed(self.children):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in reversed(self.children):
+        for _name, process in reversed(self.children):
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -11,6 +11,7 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
+
 class APIError(Exception):
     """An error the JSON API answers with a status, a snake_case code and a message."""
 

@@ -22,7 +22,7 @@ def socket_url(socket_path):
 def limiter_storage_uri(redis_url):
     """The same Redis, spelled the way Flask-Limiter's storage expects it."""
     if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://"):]
+        return "redis+unix://" + redis_url[len("unix://") :]
     return redis_url
 
 
@@ -107,8 +107,8 @@ class RedisServices:
 
     def __init__(self, config):
         self.configured_url = config.get("REDIS_URL")
-        self.embedded = None if self.configured_url else EmbeddedRedis(
-            config["EMBEDDED_REDIS_DIR"], daemonize=True
+        self.embedded = (
+            None if self.configured_url else EmbeddedRedis(config["EMBEDDED_REDIS_DIR"], daemonize=True)
         )
         self.queue_names = tuple(config.get("RQ_QUEUES", ("default",)))
         self._connection = None

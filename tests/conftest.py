@@ -139,7 +139,10 @@ def make_user(app):
     def make(role=Role.MEMBER, tier=Tier.FREE, email=None, active=True, name="", password=PASSWORD):
         user = User(
             email=email or f"user{next(counter)}-{Role(role).value}-{Tier(tier).value}@example.org",
-            name=name, role=Role(role), tier=Tier(tier), active=active,
+            name=name,
+            role=Role(role),
+            tier=Tier(tier),
+            active=active,
         )
         user.set_password(password, method=app.config["PASSWORD_HASH_METHOD"])
         db.session.add(user)

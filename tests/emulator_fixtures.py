@@ -28,7 +28,9 @@ def http():
 @pytest.fixture(scope="session")
 def stream_emulator(tmp_path_factory):
     """One emulator server for the session, on a free port, with a temporary state directory."""
-    server = EmulatorServer(tmp_path_factory.mktemp("stream-emulator"), webhook_retry_delays=TEST_RETRY_DELAYS)
+    server = EmulatorServer(
+        tmp_path_factory.mktemp("stream-emulator"), webhook_retry_delays=TEST_RETRY_DELAYS
+    )
     server.start()
     yield server
     server.stop()

@@ -23,12 +23,20 @@ def add_protected_routes(app):
     app.add_url_rule("/test/admin", "test_admin_page", admin_required(lambda: "admin page"))
     app.add_url_rule("/test/staff", "test_staff_page", staff_required(lambda: "staff page"))
     app.add_url_rule("/api/test/any", "test_api_any", api_login_required()(lambda: jsonify(ok=True)))
-    app.add_url_rule("/api/test/staff", "test_api_staff",
-                     api_login_required(Role.ADMIN, Role.INSTRUCTOR)(lambda: jsonify(ok=True)))
+    app.add_url_rule(
+        "/api/test/staff",
+        "test_api_staff",
+        api_login_required(Role.ADMIN, Role.INSTRUCTOR)(lambda: jsonify(ok=True)),
+    )
 
 
 def test_tiers_are_ordered_free_basic_premium_lifetime():
-    assert [tier.value for tier in sorted(Tier, key=lambda t: t.rank)] == ["free", "basic", "premium", "lifetime"]
+    assert [tier.value for tier in sorted(Tier, key=lambda t: t.rank)] == [
+        "free",
+        "basic",
+        "premium",
+        "lifetime",
+    ]
     assert [tier.rank for tier in Tier] == [0, 1, 2, 3]
 
 
@@ -60,24 +68,32 @@ def test_has_role_fails_for_visitors_and_deactivated_accounts(make_user):
     assert has_role(make_user(role=Role.ADMIN, active=False), Role.ADMIN) is False
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, None),
-    ("Bearer abc.def.ghi", "abc.def.ghi"),
-    ("bearer abc.def.ghi", "abc.def.ghi"),
-    ("BEARER   abc.def.ghi  ", "abc.def.ghi"),
-    ("Bearer", ""),
-    ("Basic dXNlcjpwYXNz", None),
-    ("abc.def.ghi", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, None),
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer abc.def.ghi", "abc.def.ghi"),
+        ("BEARER   abc.def.ghi  ", "abc.def.ghi"),
+        ("Bearer", ""),
+        ("Basic dXNlcjpwYXNz", None),
+        ("abc.def.ghi", None),
+    ],
+)
 def test_bearer_token_reads_only_the_bearer_scheme(app, header, expected):
     headers = {"Authorization": header} if header is not None else {}
     with app.test_request_context("/api/auth/me", headers=headers):
         assert bearer_token() == expected
 
 
-@pytest.mark.parametrize("role, admin_page, staff_page", [
-    (Role.ADMIN, 200, 200), (Role.INSTRUCTOR, 403, 200), (Role.MEMBER, 403, 403),
-])
+@pytest.mark.parametrize(
+    "role, admin_page, staff_page",
+    [
+        (Role.ADMIN, 200, 200),
+        (Role.INSTRUCTOR, 403, 200),
+        (Role.MEMBER, 403, 403),
+    ],
+)
 def test_page_decorators_let_in_only_their_roles(app, make_user, role, admin_page, staff_page):
     add_protected_routes(app)
     client = app.test_client()
@@ -96,9 +112,14 @@ def test_page_decorators_send_visitors_to_sign_in(app, client):
         assert response.headers["Location"] == f"/login?next={path}"
 
 
-@pytest.mark.parametrize("role, staff_status", [
-    (Role.ADMIN, 200), (Role.INSTRUCTOR, 200), (Role.MEMBER, 403),
-])
+@pytest.mark.parametrize(
+    "role, staff_status",
+    [
+        (Role.ADMIN, 200),
+        (Role.INSTRUCTOR, 200),
+        (Role.MEMBER, 403),
+    ],
+)
 def test_api_decorator_checks_roles_for_bearer_callers(app, client, make_user, api_token, role, staff_status):
     add_protected_routes(app)
     headers = {"Authorization": f"Bearer {api_token(make_user(role=role))}"}

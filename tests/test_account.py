@@ -8,10 +8,15 @@ from tests.conftest import PASSWORD, AuthActions, csrf_token_from
 
 def change_password(client, current, new, confirm=None):
     token = csrf_token_from(client.get("/account").get_data(as_text=True))
-    return client.post("/account/password", data={
-        "csrf_token": token, "current_password": current, "new_password": new,
-        "confirm_password": new if confirm is None else confirm,
-    })
+    return client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def test_account_page_shows_details_and_needs_sign_in(client, login_as):
@@ -31,7 +36,9 @@ def test_changing_password_signs_out_other_sessions_and_tokens(app, login_as):
     assert response.status_code == 302
     assert "Your password is changed" in member.get("/account").get_data(as_text=True)
     assert other_device.get("/account").status_code == 302
-    assert app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
     fresh = app.test_client()
     assert AuthActions(fresh).login(member.user.email, PASSWORD).status_code == 200
     assert AuthActions(fresh).login(member.user.email, "a-brand-new-password").status_code == 302
@@ -53,9 +60,14 @@ def test_wrong_current_password_or_mismatch_changes_nothing(login_as):
 
 def test_password_change_without_csrf_is_refused(login_as):
     member = login_as(Role.MEMBER, Tier.FREE)
-    response = member.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a-brand-new-password",
-        "confirm_password": "a-brand-new-password"})
+    response = member.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-brand-new-password",
+            "confirm_password": "a-brand-new-password",
+        },
+    )
     assert response.status_code == 400
     assert member.user.check_password(PASSWORD)
 

@@ -34,9 +34,15 @@ def user_count():
 
 # --- who may come in ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/admin/users"), ("get", "/admin/users/new"), ("get", "/admin/users/1"),
-])
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/admin/users"),
+        ("get", "/admin/users/new"),
+        ("get", "/admin/users/1"),
+    ],
+)
 def test_anonymous_visitors_go_to_the_sign_in_page(client, method, path):
     response = getattr(client, method)(path)
     assert response.status_code == 302
@@ -50,12 +56,29 @@ def test_members_and_instructors_get_403(login_as, make_user, role):
     for path in ("/admin/users", "/admin/users/new", f"/admin/users/{target.id}"):
         assert client.get(path).status_code == 403, path
     token = csrf(client, "/")
-    assert client.post(f"/admin/users/{target.id}/active", data={"csrf_token": token, "active": "0"}).status_code == 403
-    assert client.post(f"/admin/users/{target.id}", data={"csrf_token": token, "role": "admin",
-                                                          "tier": "lifetime"}).status_code == 403
-    assert client.post("/admin/users/new", data={"csrf_token": token, "email": "sneaky@example.org",
-                                                 "password": "long-enough-pw", "role": "admin",
-                                                 "tier": "free"}).status_code == 403
+    assert (
+        client.post(f"/admin/users/{target.id}/active", data={"csrf_token": token, "active": "0"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/admin/users/{target.id}", data={"csrf_token": token, "role": "admin", "tier": "lifetime"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/admin/users/new",
+            data={
+                "csrf_token": token,
+                "email": "sneaky@example.org",
+                "password": "long-enough-pw",
+                "role": "admin",
+                "tier": "free",
+            },
+        ).status_code
+        == 403
+    )
     target = reload(target)
     assert (target.role, target.active) == (Role.MEMBER, True)
     assert User.by_email("sneaky@example.org") is None
@@ -85,27 +108,35 @@ def test_visitors_see_sign_in_and_no_people(client):
 
 # --- list and search ------------------------------------------------------------------------------
 
+
 def test_list_shows_every_account_newest_first(admin_client, make_user):
     make_user(email="old@example.org", name="Olga Old", tier=Tier.BASIC)
     make_user(email="new@example.org", name="Ned New", role=Role.INSTRUCTOR)
     make_user(email="gone@example.org", active=False)
     html = admin_client.get("/admin/users").get_data(as_text=True)
     assert "4 accounts." in html
-    assert listed_emails(html) == ["gone@example.org", "new@example.org", "old@example.org",
-                                   admin_client.user.email]
+    assert listed_emails(html) == [
+        "gone@example.org",
+        "new@example.org",
+        "old@example.org",
+        admin_client.user.email,
+    ]
     assert "<td>Olga Old</td>" in html and "<td>basic</td>" in html
     assert '<span class="badge badge-instructor">instructor</span>' in html
     assert "<td>Deactivated</td>" in html
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("ann", ["anna@example.org", "joe@example.org", "ann_lee@example.org", "annxlee@example.org"]),
-    ("ANNA@", ["anna@example.org"]),                      # case-insensitive
-    ("bolt", ["joe@example.org"]),
-    ("ann_lee", ["ann_lee@example.org"]),                 # `_` is a character, not a wildcard
-    ("100%", ["pct@example.org"]),                        # `%` too
-    ("nobody", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("ann", ["anna@example.org", "joe@example.org", "ann_lee@example.org", "annxlee@example.org"]),
+        ("ANNA@", ["anna@example.org"]),  # case-insensitive
+        ("bolt", ["joe@example.org"]),
+        ("ann_lee", ["ann_lee@example.org"]),  # `_` is a character, not a wildcard
+        ("100%", ["pct@example.org"]),  # `%` too
+        ("nobody", []),
+    ],
+)
 def test_search_by_name_or_email(admin_client, make_user, query, expected):
     make_user(email="anna@example.org", name="Anna")
     make_user(email="joe@example.org", name="Joe Bolt-Hanna")
@@ -138,12 +169,20 @@ def test_page_numbers_out_of_range_are_clamped(admin_client):
 
 # --- create ---------------------------------------------------------------------------------------
 
+
 def test_admin_creates_an_account_that_can_sign_in(app, admin_client):
     assert admin_client.get("/admin/users/new").status_code == 200
-    response = admin_client.post("/admin/users/new", data={
-        "csrf_token": csrf(admin_client, "/admin/users/new"), "name": "Nia New", "email": "Nia@Example.ORG",
-        "password": "a-long-password", "role": "instructor", "tier": "premium",
-    })
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf(admin_client, "/admin/users/new"),
+            "name": "Nia New",
+            "email": "Nia@Example.ORG",
+            "password": "a-long-password",
+            "role": "instructor",
+            "tier": "premium",
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/users"
     assert "Account nia@example.org created." in admin_client.get("/admin/users").get_data(as_text=True)
@@ -158,26 +197,41 @@ def test_admin_creates_an_account_that_can_sign_in(app, admin_client):
 def test_duplicate_email_is_refused_whatever_its_case(admin_client, make_user, email):
     make_user(email="taken@example.org")
     before = user_count()
-    response = admin_client.post("/admin/users/new", data={
-        "csrf_token": csrf(admin_client, "/admin/users/new"), "email": email, "password": "a-long-password",
-        "role": "member", "tier": "free",
-    })
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf(admin_client, "/admin/users/new"),
+            "email": email,
+            "password": "a-long-password",
+            "role": "member",
+            "tier": "free",
+        },
+    )
     assert response.status_code == 200
     assert "An account with taken@example.org already exists." in response.get_data(as_text=True)
     assert user_count() == before
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"email": "not-an-email"}, "Invalid email address."),
-    ({"email": ""}, "This field is required."),
-    ({"password": "short"}, "Field must be between 10 and 256 characters long."),
-    ({"role": "owner"}, "Not a valid choice."),
-    ({"tier": "gold"}, "Not a valid choice."),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"email": "not-an-email"}, "Invalid email address."),
+        ({"email": ""}, "This field is required."),
+        ({"password": "short"}, "Field must be between 10 and 256 characters long."),
+        ({"role": "owner"}, "Not a valid choice."),
+        ({"tier": "gold"}, "Not a valid choice."),
+    ],
+)
 def test_invalid_new_accounts_are_refused(admin_client, changes, message):
     before = user_count()
-    data = {"csrf_token": csrf(admin_client, "/admin/users/new"), "email": "new@example.org",
-            "password": "a-long-password", "role": "member", "tier": "free", **changes}
+    data = {
+        "csrf_token": csrf(admin_client, "/admin/users/new"),
+        "email": "new@example.org",
+        "password": "a-long-password",
+        "role": "member",
+        "tier": "free",
+        **changes,
+    }
     response = admin_client.post("/admin/users/new", data=data)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
@@ -186,10 +240,11 @@ def test_invalid_new_accounts_are_refused(admin_client, changes, message):
 
 # --- change role and tier -------------------------------------------------------------------------
 
+
 def test_edit_page_shows_the_current_values(admin_client, make_user):
     user = make_user(name="Bo", tier=Tier.BASIC, role=Role.INSTRUCTOR)
     html = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
-    assert f"<h1 id=\"edit-title\">{user.email}</h1>" in html
+    assert f'<h1 id="edit-title">{user.email}</h1>' in html
     assert 'value="Bo"' in html
     assert '<option selected value="instructor">' in html
     assert '<option selected value="basic">' in html
@@ -197,11 +252,19 @@ def test_edit_page_shows_the_current_values(admin_client, make_user):
 
 def test_admin_changes_name_role_and_tier(admin_client, make_user):
     user = make_user(tier=Tier.FREE)
-    response = admin_client.post(f"/admin/users/{user.id}", data={
-        "csrf_token": csrf(admin_client), "name": "Promoted", "role": "instructor", "tier": "lifetime",
-    })
+    response = admin_client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "Promoted",
+            "role": "instructor",
+            "tier": "lifetime",
+        },
+    )
     assert response.status_code == 302
-    assert f"{user.email} is now instructor, tier lifetime." in admin_client.get("/admin/users").get_data(as_text=True)
+    assert f"{user.email} is now instructor, tier lifetime." in admin_client.get("/admin/users").get_data(
+        as_text=True
+    )
     user = reload(user)
     assert (user.name, user.role, user.tier) == ("Promoted", Role.INSTRUCTOR, Tier.LIFETIME)
 
@@ -211,23 +274,37 @@ def test_admin_sets_a_new_password_which_signs_them_out_everywhere(app, admin_cl
     their_browser = app.test_client()
     AuthActions(their_browser).login(user.email)
     token = api_token(user)
-    response = admin_client.post(f"/admin/users/{user.id}", data={
-        "csrf_token": csrf(admin_client), "name": "", "role": "member", "tier": "basic",
-        "new_password": "a-fresh-password-from-admin",
-    })
+    response = admin_client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "",
+            "role": "member",
+            "tier": "basic",
+            "new_password": "a-fresh-password-from-admin",
+        },
+    )
     assert response.status_code == 302
     assert their_browser.get("/account").status_code == 302
-    assert app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
     assert AuthActions(app.test_client()).login(user.email, "a-fresh-password-from-admin").status_code == 302
 
 
 def test_a_short_new_password_is_refused_and_nothing_changes(admin_client, make_user):
     user = make_user(tier=Tier.BASIC)
     before = user.password_hash
-    response = admin_client.post(f"/admin/users/{user.id}", data={
-        "csrf_token": csrf(admin_client), "name": "Renamed", "role": "member", "tier": "premium",
-        "new_password": "short",
-    })
+    response = admin_client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "Renamed",
+            "role": "member",
+            "tier": "premium",
+            "new_password": "short",
+        },
+    )
     assert response.status_code == 200
     assert "Field must be between 10 and 256 characters long." in response.get_data(as_text=True)
     user = reload(user)
@@ -236,15 +313,26 @@ def test_a_short_new_password_is_refused_and_nothing_changes(admin_client, make_
 
 def test_unknown_account_is_404(admin_client):
     assert admin_client.get("/admin/users/424242").status_code == 404
-    assert admin_client.post("/admin/users/424242/active",
-                              data={"csrf_token": csrf(admin_client), "active": "0"}).status_code == 404
+    assert (
+        admin_client.post(
+            "/admin/users/424242/active", data={"csrf_token": csrf(admin_client), "active": "0"}
+        ).status_code
+        == 404
+    )
 
 
 def test_the_last_admin_cannot_be_demoted(admin_client):
     me = admin_client.user
-    response = admin_client.post(f"/admin/users/{me.id}", data={
-        "csrf_token": csrf(admin_client), "name": "", "role": "member", "tier": "free",
-    }, follow_redirects=True)
+    response = admin_client.post(
+        f"/admin/users/{me.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "",
+            "role": "member",
+            "tier": "free",
+        },
+        follow_redirects=True,
+    )
     assert "The last active admin cannot lose the admin role." in response.get_data(as_text=True)
     assert reload(me).role == Role.ADMIN
     assert admin_client.get("/admin/users").status_code == 200
@@ -253,21 +341,34 @@ def test_the_last_admin_cannot_be_demoted(admin_client):
 def test_a_deactivated_admin_does_not_count_as_another_admin(admin_client, make_user):
     make_user(role=Role.ADMIN, active=False)
     me = admin_client.user
-    admin_client.post(f"/admin/users/{me.id}", data={
-        "csrf_token": csrf(admin_client), "name": "", "role": "member", "tier": "free",
-    })
+    admin_client.post(
+        f"/admin/users/{me.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "",
+            "role": "member",
+            "tier": "free",
+        },
+    )
     assert reload(me).role == Role.ADMIN
 
 
 def test_an_admin_can_be_demoted_while_another_remains(admin_client, make_user):
     other = make_user(role=Role.ADMIN)
-    admin_client.post(f"/admin/users/{other.id}", data={
-        "csrf_token": csrf(admin_client), "name": "", "role": "member", "tier": "basic",
-    })
+    admin_client.post(
+        f"/admin/users/{other.id}",
+        data={
+            "csrf_token": csrf(admin_client),
+            "name": "",
+            "role": "member",
+            "tier": "basic",
+        },
+    )
     assert reload(other).role == Role.MEMBER
 
 
 # --- deactivate and reactivate --------------------------------------------------------------------
+
 
 def test_deactivation_ends_sessions_and_tokens_at_once(app, admin_client, make_user, api_token):
     user = make_user(role=Role.INSTRUCTOR)
@@ -276,8 +377,9 @@ def test_deactivation_ends_sessions_and_tokens_at_once(app, admin_client, make_u
     token = api_token(user)
     assert signed_in_email(their_browser) == user.email
 
-    response = admin_client.post(f"/admin/users/{user.id}/active",
-                                 data={"csrf_token": csrf(admin_client), "active": "0"})
+    response = admin_client.post(
+        f"/admin/users/{user.id}/active", data={"csrf_token": csrf(admin_client), "active": "0"}
+    )
     assert response.status_code == 302
     assert f"{user.email} is deactivated." in admin_client.get("/admin/users").get_data(as_text=True)
     assert reload(user).active is False
@@ -288,11 +390,17 @@ def test_deactivation_ends_sessions_and_tokens_at_once(app, admin_client, make_u
     assert AuthActions(app.test_client()).login(user.email).status_code == 200  # cannot sign in
 
 
-def test_reactivation_lets_them_sign_in_again_but_old_tokens_stay_dead(app, admin_client, make_user, api_token):
+def test_reactivation_lets_them_sign_in_again_but_old_tokens_stay_dead(
+    app, admin_client, make_user, api_token
+):
     user = make_user()
     token = api_token(user)
-    admin_client.post(f"/admin/users/{user.id}/active", data={"csrf_token": csrf(admin_client), "active": "0"})
-    admin_client.post(f"/admin/users/{user.id}/active", data={"csrf_token": csrf(admin_client), "active": "1"})
+    admin_client.post(
+        f"/admin/users/{user.id}/active", data={"csrf_token": csrf(admin_client), "active": "0"}
+    )
+    admin_client.post(
+        f"/admin/users/{user.id}/active", data={"csrf_token": csrf(admin_client), "active": "1"}
+    )
     assert reload(user).active is True
     assert "is active." in admin_client.get("/admin/users").get_data(as_text=True)
     client = app.test_client()
@@ -302,8 +410,11 @@ def test_reactivation_lets_them_sign_in_again_but_old_tokens_stay_dead(app, admi
 
 def test_admin_cannot_deactivate_themselves(admin_client):
     me = admin_client.user
-    response = admin_client.post(f"/admin/users/{me.id}/active",
-                                 data={"csrf_token": csrf(admin_client), "active": "0"}, follow_redirects=True)
+    response = admin_client.post(
+        f"/admin/users/{me.id}/active",
+        data={"csrf_token": csrf(admin_client), "active": "0"},
+        follow_redirects=True,
+    )
     assert "You cannot deactivate your own account." in response.get_data(as_text=True)
     assert reload(me).active is True
 
@@ -327,12 +438,15 @@ def test_deactivation_needs_the_post_form(admin_client, make_user):
 
 # --- escaping -------------------------------------------------------------------------------------
 
+
 def test_names_and_search_terms_are_escaped(admin_client, make_user):
     user = make_user(name='<script>alert("x")</script>', email="xss@example.org")
     listing = admin_client.get("/admin/users").get_data(as_text=True)
     assert "<script>alert" not in listing
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in listing
-    search = admin_client.get("/admin/users", query_string={"q": '"><script>x</script>'}).get_data(as_text=True)
+    search = admin_client.get("/admin/users", query_string={"q": '"><script>x</script>'}).get_data(
+        as_text=True
+    )
     assert "<script>x</script>" not in search
     assert 'value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;"' in search
     edit = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
@@ -340,6 +454,7 @@ def test_names_and_search_terms_are_escaped(admin_client, make_user):
 
 
 # --- SQL statements per page ----------------------------------------------------------------------
+
 
 def statements_for(client, path):
     statements = []

@@ -3,7 +3,7 @@
 import base64
 import json
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -18,8 +18,12 @@ from portal.models import Role, Tier
 from tests.conftest import PASSWORD, csrf_token_from
 
 INVALID_TOKEN = {"error": {"code": "invalid_token", "message": "The bearer token is invalid or has expired."}}
-BAD_CREDENTIALS = {"error": {"code": "invalid_credentials",
-                             "message": "That email and password do not match an active account."}}
+BAD_CREDENTIALS = {
+    "error": {
+        "code": "invalid_credentials",
+        "message": "That email and password do not match an active account.",
+    }
+}
 
 
 def bearer(token):
@@ -32,9 +36,16 @@ def b64(data):
 
 def claims_for(user, **changes):
     """The claims the portal issues for `user`, with changes (None removes a claim)."""
-    now = datetime.now(timezone.utc)
-    claims = {"sub": str(user.id), "iat": now, "nbf": now, "exp": now + timedelta(minutes=15),
-              "typ": "access", "iss": ISSUER, "ver": user.session_version}
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user.id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(minutes=15),
+        "typ": "access",
+        "iss": ISSUER,
+        "ver": user.session_version,
+    }
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -80,8 +91,13 @@ def test_me_answers_who_the_token_belongs_to(client, make_user, api_token):
     user = make_user(role=Role.INSTRUCTOR, tier=Tier.PREMIUM, name="Ines")
     response = client.get("/api/auth/me", headers=bearer(api_token(user)))
     assert response.status_code == 200
-    assert response.get_json() == {"id": user.id, "email": user.email, "name": "Ines",
-                                   "role": "instructor", "tier": "premium"}
+    assert response.get_json() == {
+        "id": user.id,
+        "email": user.email,
+        "name": "Ines",
+        "role": "instructor",
+        "tier": "premium",
+    }
 
 
 def test_me_sees_a_role_change_at_once(client, make_user, api_token):
@@ -106,20 +122,31 @@ def test_other_authorization_schemes_are_not_tokens(client, header):
 
 
 BAD_TOKENS = {
-    "expired": lambda app, user, other: signed(app, claims_for(
-        user, iat=datetime.now(timezone.utc) - timedelta(hours=2),
-        nbf=datetime.now(timezone.utc) - timedelta(hours=2),
-        exp=datetime.now(timezone.utc) - timedelta(seconds=60))),
-    "not yet valid": lambda app, user, other: signed(app, claims_for(
-        user, nbf=datetime.now(timezone.utc) + timedelta(minutes=5))),
+    "expired": lambda app, user, other: signed(
+        app,
+        claims_for(
+            user,
+            iat=datetime.now(UTC) - timedelta(hours=2),
+            nbf=datetime.now(UTC) - timedelta(hours=2),
+            exp=datetime.now(UTC) - timedelta(seconds=60),
+        ),
+    ),
+    "not yet valid": lambda app, user, other: signed(
+        app, claims_for(user, nbf=datetime.now(UTC) + timedelta(minutes=5))
+    ),
     "forged with another key": lambda app, user, other: signed(
-        app, claims_for(user), key="another-secret-key-that-is-also-long-enough"),
-    "alg none": lambda app, user, other: f"{b64({'alg': 'none', 'typ': 'JWT'})}."
-                                         f"{b64(json.loads(json.dumps(claims_for(user), default=_ts)))}.",
+        app, claims_for(user), key="another-secret-key-that-is-also-long-enough"
+    ),
+    "alg none": lambda app, user, other: (
+        f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(json.loads(json.dumps(claims_for(user), default=_ts)))}."
+    ),
     "HS512 instead of HS256": lambda app, user, other: _hs512(app, claims_for(user)),
     "RS256 (like a playback token)": lambda app, user, other: jwt.encode(
-        claims_for(user), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
-        headers={"kid": "stream-key"}),
+        claims_for(user),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        algorithm="RS256",
+        headers={"kid": "stream-key"},
+    ),
     "tampered subject": lambda app, user, other: _tamper(signed(app, claims_for(other)), sub=str(user.id)),
     "unknown type": lambda app, user, other: signed(app, claims_for(user, typ="refresh")),
     "no type": lambda app, user, other: signed(app, claims_for(user, typ=None)),
@@ -129,7 +156,9 @@ BAD_TOKENS = {
     "no subject": lambda app, user, other: signed(app, claims_for(user, sub=None)),
     "non-numeric subject": lambda app, user, other: signed(app, claims_for(user, sub="admin")),
     "unknown subject": lambda app, user, other: signed(app, claims_for(user, sub="987654")),
-    "old session version": lambda app, user, other: signed(app, claims_for(user, ver=user.session_version - 1)),
+    "old session version": lambda app, user, other: signed(
+        app, claims_for(user, ver=user.session_version - 1)
+    ),
     "not a JWT": lambda app, user, other: "not-a-token",
     "empty": lambda app, user, other: "",
 }
@@ -170,7 +199,7 @@ def test_the_crafted_claims_work_when_nothing_is_wrong(app, client, make_user):
 
 def test_expiry_allows_thirty_seconds_of_clock_skew(app, client, make_user):
     user = make_user()
-    token = signed(app, claims_for(user, exp=datetime.now(timezone.utc) - timedelta(seconds=5)))
+    token = signed(app, claims_for(user, exp=datetime.now(UTC) - timedelta(seconds=5)))
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
 
 
@@ -185,9 +214,14 @@ def test_token_of_a_deactivated_account_stops_working(client, make_user, api_tok
     assert response.get_json() == INVALID_TOKEN
 
 
-@pytest.mark.parametrize("email, password", [
-    ("nobody@example.org", PASSWORD), ("known@example.org", "wrong-password"), ("inactive@example.org", PASSWORD),
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("nobody@example.org", PASSWORD),
+        ("known@example.org", "wrong-password"),
+        ("inactive@example.org", PASSWORD),
+    ],
+)
 def test_every_failed_login_gets_the_same_status_and_body(client, make_user, email, password):
     make_user(email="known@example.org")
     make_user(email="inactive@example.org", active=False)
@@ -197,28 +231,38 @@ def test_every_failed_login_gets_the_same_status_and_body(client, make_user, ema
     assert "access_token" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("kwargs, status, code", [
-    ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_json"),
-    ({"data": "", "content_type": "application/json"}, 400, "invalid_json"),
-    ({"json": ["known@example.org", PASSWORD]}, 400, "invalid_json"),
-    ({"json": "known@example.org"}, 400, "invalid_json"),
-    ({"data": "null", "content_type": "application/json"}, 400, "invalid_json"),
-    ({"json": {}}, 400, "missing_field"),
-    ({"json": {"email": "known@example.org"}}, 400, "missing_field"),
-    ({"json": {"password": PASSWORD}}, 400, "missing_field"),
-    ({"json": {"email": 42, "password": PASSWORD}}, 400, "missing_field"),
-    ({"json": {"email": "known@example.org", "password": ["x"]}}, 400, "missing_field"),
-    ({"json": {"email": {"$ne": ""}, "password": PASSWORD}}, 400, "missing_field"),
-    ({"json": {"email": "   ", "password": PASSWORD}}, 400, "missing_field"),
-    ({"json": {"email": "a" * 250 + "@example.org", "password": PASSWORD}}, 400, "field_too_long"),
-    ({"json": {"email": "known@example.org", "password": "p" * 257}}, 400, "field_too_long"),
-    ({"data": {"email": "known@example.org", "password": PASSWORD}}, 415, "unsupported_media_type"),
-    ({"data": '{"email": "known@example.org", "password": "x"}', "content_type": "text/plain"},
-     415, "unsupported_media_type"),
-    ({}, 415, "unsupported_media_type"),
-    ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
-    ({"data": b'{"email": "\xff\xfe", "password": "x"}', "content_type": "application/json"}, 400, "invalid_json"),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, code",
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_json"),
+        ({"data": "", "content_type": "application/json"}, 400, "invalid_json"),
+        ({"json": ["known@example.org", PASSWORD]}, 400, "invalid_json"),
+        ({"json": "known@example.org"}, 400, "invalid_json"),
+        ({"data": "null", "content_type": "application/json"}, 400, "invalid_json"),
+        ({"json": {}}, 400, "missing_field"),
+        ({"json": {"email": "known@example.org"}}, 400, "missing_field"),
+        ({"json": {"password": PASSWORD}}, 400, "missing_field"),
+        ({"json": {"email": 42, "password": PASSWORD}}, 400, "missing_field"),
+        ({"json": {"email": "known@example.org", "password": ["x"]}}, 400, "missing_field"),
+        ({"json": {"email": {"$ne": ""}, "password": PASSWORD}}, 400, "missing_field"),
+        ({"json": {"email": "   ", "password": PASSWORD}}, 400, "missing_field"),
+        ({"json": {"email": "a" * 250 + "@example.org", "password": PASSWORD}}, 400, "field_too_long"),
+        ({"json": {"email": "known@example.org", "password": "p" * 257}}, 400, "field_too_long"),
+        ({"data": {"email": "known@example.org", "password": PASSWORD}}, 415, "unsupported_media_type"),
+        (
+            {"data": '{"email": "known@example.org", "password": "x"}', "content_type": "text/plain"},
+            415,
+            "unsupported_media_type",
+        ),
+        ({}, 415, "unsupported_media_type"),
+        ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
+        (
+            {"data": b'{"email": "\xff\xfe", "password": "x"}', "content_type": "application/json"},
+            400,
+            "invalid_json",
+        ),
+    ],
+)
 def test_bad_login_bodies_get_a_clear_4xx(client, make_user, kwargs, status, code):
     make_user(email="known@example.org")
     response = client.post("/api/auth/login", **kwargs)
@@ -244,17 +288,24 @@ def test_login_is_throttled_per_ip(app_factory):
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "too_many_requests"
     assert int(response.headers["Retry-After"]) > 0
-    other_ip = client.post("/api/auth/login", json={"email": user, "password": PASSWORD},
-                           environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    other_ip = client.post(
+        "/api/auth/login",
+        json={"email": user, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert other_ip.status_code == 200
 
 
 def test_login_is_still_throttled_when_redis_is_unreachable(app_factory, tmp_path):
-    app = app_factory(LOGIN_LIMIT_PER_IP="3 per minute",
-                      RATELIMIT_STORAGE_URI=f"redis+unix://{tmp_path / 'no-redis-here.sock'}")
+    app = app_factory(
+        LOGIN_LIMIT_PER_IP="3 per minute",
+        RATELIMIT_STORAGE_URI=f"redis+unix://{tmp_path / 'no-redis-here.sock'}",
+    )
     client = app.test_client()
-    statuses = [client.post("/api/auth/login", json={"email": "x@example.org", "password": "x"}).status_code
-                for _ in range(4)]
+    statuses = [
+        client.post("/api/auth/login", json={"email": "x@example.org", "password": "x"}).status_code
+        for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 
@@ -265,15 +316,24 @@ def test_failed_logins_are_throttled_per_account_across_ips(app_factory):
         target = make_user_in(app, "target@example.org")
         bystander = make_user_in(app, "bystander@example.org")
     for n, email in enumerate(["target@example.org", "TARGET@example.org"]):
-        response = client.post("/api/auth/login", json={"email": email, "password": "guess"},
-                               environ_base={"REMOTE_ADDR": f"10.0.0.{n + 1}"})
+        response = client.post(
+            "/api/auth/login",
+            json={"email": email, "password": "guess"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n + 1}"},
+        )
         assert response.status_code == 401
-    response = client.post("/api/auth/login", json={"email": target, "password": PASSWORD},
-                           environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    response = client.post(
+        "/api/auth/login",
+        json={"email": target, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
-    response = client.post("/api/auth/login", json={"email": bystander, "password": PASSWORD},
-                           environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    response = client.post(
+        "/api/auth/login",
+        json={"email": bystander, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert response.status_code == 200
 
 

@@ -57,17 +57,21 @@ def test_login_without_csrf_token_is_refused_and_signs_nobody_in(client, make_us
 def test_login_with_a_forged_csrf_token_is_refused(client, make_user):
     user = make_user()
     client.get("/login")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": "forged.token.value"})
+    response = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": "forged.token.value"}
+    )
     assert response.status_code == 400
     assert signed_in_email(client) is None
 
 
-@pytest.mark.parametrize("email, password", [
-    ("nobody@example.org", PASSWORD),       # unknown account
-    ("known@example.org", "wrong-password"),  # wrong password
-    ("inactive@example.org", PASSWORD),     # deactivated account
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("nobody@example.org", PASSWORD),  # unknown account
+        ("known@example.org", "wrong-password"),  # wrong password
+        ("inactive@example.org", PASSWORD),  # deactivated account
+    ],
+)
 def test_every_failed_login_gets_the_same_answer(client, auth, make_user, email, password):
     make_user(email="known@example.org")
     make_user(email="inactive@example.org", active=False)
@@ -90,16 +94,18 @@ def test_unknown_email_and_wrong_password_pages_are_identical(app, make_user):
     assert pages[0] == pages[1]
 
 
-
-@pytest.mark.parametrize("data", [
-    {},
-    {"email": "", "password": ""},
-    {"email": "someone@example.org"},
-    {"password": PASSWORD},
-    {"email": "x" * 300 + "@example.org", "password": PASSWORD},
-    {"email": "someone@example.org", "password": "p" * 300},
-    {"email": ["a", "b"], "password": PASSWORD},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"email": "", "password": ""},
+        {"email": "someone@example.org"},
+        {"password": PASSWORD},
+        {"email": "x" * 300 + "@example.org", "password": PASSWORD},
+        {"email": "someone@example.org", "password": "p" * 300},
+        {"email": ["a", "b"], "password": PASSWORD},
+    ],
+)
 def test_incomplete_or_oversized_login_forms_are_shown_again(client, auth, make_user, data):
     make_user(email="someone@example.org")
     response = client.post("/login", data={**data, "csrf_token": auth.csrf()})
@@ -110,14 +116,27 @@ def test_incomplete_or_oversized_login_forms_are_shown_again(client, auth, make_
     assert signed_in_email(client) is None
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.com", "//evil.com", "/\\evil.com", "javascript:alert(1)", "http:/evil.com",
-    "\\\\evil.com", "%2F%2Fevil.com", "/\t/evil.com", "evil.com", "/\r\nX-Injected: 1", "/home\x7f",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.com",
+        "//evil.com",
+        "/\\evil.com",
+        "javascript:alert(1)",
+        "http:/evil.com",
+        "\\\\evil.com",
+        "%2F%2Fevil.com",
+        "/\t/evil.com",
+        "evil.com",
+        "/\r\nX-Injected: 1",
+        "/home\x7f",
+    ],
+)
 def test_next_pointing_off_site_lands_on_the_home_page(client, auth, make_user, target):
     user = make_user()
     response = client.post(
-        "/login", query_string={"next": target},
+        "/login",
+        query_string={"next": target},
         data={"email": user.email, "password": PASSWORD, "csrf_token": auth.csrf()},
     )
     assert response.status_code == 302
@@ -135,8 +154,10 @@ def test_protected_page_sends_visitor_to_login_and_back(client, auth, make_user)
     response = client.get("/admin/users")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/admin/users"
-    response = client.post(response.headers["Location"],
-                           data={"email": user.email, "password": PASSWORD, "csrf_token": auth.csrf()})
+    response = client.post(
+        response.headers["Location"],
+        data={"email": user.email, "password": PASSWORD, "csrf_token": auth.csrf()},
+    )
     assert response.headers["Location"] == "/admin/users"
     assert client.get("/admin/users").status_code == 200
 

@@ -20,9 +20,23 @@ def user_count():
 
 # --- create-user ----------------------------------------------------------------------------------
 
+
 def test_create_user_stores_an_account(runner):
-    result = runner.invoke(args=["create-user", "--email", "Ida@Example.org", "--password", "a-long-password",
-                                 "--role", "instructor", "--tier", "premium", "--name", "Ida"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "Ida@Example.org",
+            "--password",
+            "a-long-password",
+            "--role",
+            "instructor",
+            "--tier",
+            "premium",
+            "--name",
+            "Ida",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == "Created ida@example.org (instructor, premium).\n"
     user = User.by_email("ida@example.org")
@@ -31,8 +45,9 @@ def test_create_user_stores_an_account(runner):
 
 
 def test_create_user_defaults_to_a_free_member_and_prompts_for_the_password(runner):
-    result = runner.invoke(args=["create-user", "--email", "m@example.org"],
-                           input="a-long-password\na-long-password\n")
+    result = runner.invoke(
+        args=["create-user", "--email", "m@example.org"], input="a-long-password\na-long-password\n"
+    )
     assert result.exit_code == 0, result.output
     assert "a-long-password" not in result.output  # the prompt hides what is typed
     user = User.by_email("m@example.org")
@@ -42,22 +57,33 @@ def test_create_user_defaults_to_a_free_member_and_prompts_for_the_password(runn
 
 def test_create_user_refuses_a_taken_email_whatever_its_case(runner, make_user):
     make_user(email="taken@example.org")
-    result = runner.invoke(args=["create-user", "--email", "TAKEN@example.org", "--password", "a-long-password"])
+    result = runner.invoke(
+        args=["create-user", "--email", "TAKEN@example.org", "--password", "a-long-password"]
+    )
     assert result.exit_code == 1
     assert "An account with taken@example.org already exists." in result.output
     assert user_count() == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--email", "s@example.org", "--password", "short"], "use at least 10 characters"),
-    (["--email", "s@example.org", "--password", "a-long-password", "--role", "owner"], "'owner' is not one of"),
-    (["--email", "s@example.org", "--password", "a-long-password", "--tier", "gold"], "'gold' is not one of"),
-    (["--password", "a-long-password"], "Missing option '--email'"),
-    (["--email", "", "--password", "a-long-password"], "not a valid email address"),
-    (["--email", "   ", "--password", "a-long-password"], "not a valid email address"),
-    (["--email", "no-at-sign", "--password", "a-long-password"], "not a valid email address"),
-    (["--email", "a@b@example.org", "--password", "a-long-password"], "not a valid email address"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--email", "s@example.org", "--password", "short"], "use at least 10 characters"),
+        (
+            ["--email", "s@example.org", "--password", "a-long-password", "--role", "owner"],
+            "'owner' is not one of",
+        ),
+        (
+            ["--email", "s@example.org", "--password", "a-long-password", "--tier", "gold"],
+            "'gold' is not one of",
+        ),
+        (["--password", "a-long-password"], "Missing option '--email'"),
+        (["--email", "", "--password", "a-long-password"], "not a valid email address"),
+        (["--email", "   ", "--password", "a-long-password"], "not a valid email address"),
+        (["--email", "no-at-sign", "--password", "a-long-password"], "not a valid email address"),
+        (["--email", "a@b@example.org", "--password", "a-long-password"], "not a valid email address"),
+    ],
+)
 def test_create_user_refuses_bad_input_and_stores_nothing(runner, args, message):
     result = runner.invoke(args=["create-user", *args])
     assert result.exit_code in (1, 2)
@@ -66,6 +92,7 @@ def test_create_user_refuses_bad_input_and_stores_nothing(runner, args, message)
 
 
 # --- seed-demo ------------------------------------------------------------------------------------
+
 
 def test_seed_demo_creates_one_account_per_role_and_tier(app, runner):
     result = runner.invoke(args=["seed-demo"])
@@ -97,13 +124,17 @@ def test_seed_demo_twice_restores_the_demo_accounts(runner):
 def test_seed_demo_accounts_sign_in(app, runner):
     runner.invoke(args=["seed-demo"])
     client = app.test_client()
-    response = client.post("/api/auth/login", json={"email": "premium@example.org", "password": DEMO_PASSWORD})
+    response = client.post(
+        "/api/auth/login", json={"email": "premium@example.org", "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 200
 
 
 def test_seed_demo_refuses_in_production(redis_url):
-    app = create_app(ProductionConfig, overrides=production_settings(
-        redis_url, RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url)))
+    app = create_app(
+        ProductionConfig,
+        overrides=production_settings(redis_url, RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url)),
+    )
     with app.app_context():
         db.create_all()
         try:
@@ -119,17 +150,24 @@ def test_seed_demo_refuses_in_production(redis_url):
 
 # --- db upgrade -----------------------------------------------------------------------------------
 
+
 def test_flask_db_upgrade_builds_the_schema(tmp_path, redis_url, keep_logging):  # noqa: F811
-    app = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "cli.db"),
-        "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
-    })
+    app = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "cli.db"),
+            "REDIS_URL": redis_url,
+            "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
+        },
+    )
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert MODEL_TABLES <= set(inspect(db.engine).get_table_names())
         with db.engine.connect() as connection:
-            head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+            head = ScriptDirectory.from_config(
+                app.extensions["migrate"].migrate.get_config()
+            ).get_current_head()
             assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
         db.engine.dispose()
 

@@ -62,7 +62,11 @@ def test_cloudflare_settings_are_not_needed_with_the_emulator_backend():
 def test_production_lists_everything_missing_at_once():
     problems = ProductionConfig.problems({"STREAM_BACKEND": "cloudflare"})
     assert [p.split(" ")[0] for p in problems] == [
-        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORTAL_BASE_URL", *CLOUDFLARE_SETTINGS,
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PORTAL_BASE_URL",
+        *CLOUDFLARE_SETTINGS,
     ]
 
 
@@ -73,8 +77,9 @@ def test_production_needs_a_public_https_base_url_for_the_stream_webhook(base_ur
 
 
 def test_create_app_refuses_to_start_production_with_a_message_naming_what_is_missing():
-    overrides = production_settings(SECRET_KEY=DEFAULT_SECRET_KEY, REDIS_URL=None,
-                                    CLOUDFLARE_STREAM_WEBHOOK_SECRET="")
+    overrides = production_settings(
+        SECRET_KEY=DEFAULT_SECRET_KEY, REDIS_URL=None, CLOUDFLARE_STREAM_WEBHOOK_SECRET=""
+    )
     with pytest.raises(RuntimeError) as excinfo:
         create_app(ProductionConfig, overrides=overrides)
     message = str(excinfo.value)
@@ -112,20 +117,28 @@ def test_session_lifetimes_fit_the_security_targets():
         assert config_class.SESSION_COOKIE_SAMESITE == config_class.REMEMBER_COOKIE_SAMESITE == "Lax"
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-    ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
-    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("sqlite:////tmp/portal.db", "sqlite:////tmp/portal.db"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/portal.db", "sqlite:////tmp/portal.db"),
+    ],
+)
 def test_database_url_uses_the_psycopg3_driver_for_postgresql(url, expected):
     assert database_url(url) == expected
 
 
-@pytest.mark.parametrize("name, expected", [
-    (None, DevelopmentConfig), ("development", DevelopmentConfig),
-    ("test", TestConfig), ("production", ProductionConfig),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (None, DevelopmentConfig),
+        ("development", DevelopmentConfig),
+        ("test", TestConfig),
+        ("production", ProductionConfig),
+    ],
+)
 def test_portal_env_picks_the_configuration(monkeypatch, name, expected):
     if name is None:
         monkeypatch.delenv("PORTAL_ENV", raising=False)

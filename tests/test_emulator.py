@@ -59,7 +59,12 @@ def tus_create(http, server, length, metadata=None, **headers):
 
 
 def tus_patch(http, location, offset, data, **headers):
-    all_headers = {**TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream", **headers}
+    all_headers = {
+        **TUS,
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+        **headers,
+    }
     return http.patch(location, data=data, headers=all_headers, timeout=30)
 
 
@@ -78,9 +83,11 @@ def jpeg_size(data):
     """(width, height) from a JPEG's start-of-frame marker."""
     index = 2
     while index < len(data):
-        marker, length = data[index + 1], int.from_bytes(data[index + 2:index + 4], "big")
+        marker, length = data[index + 1], int.from_bytes(data[index + 2 : index + 4], "big")
         if marker in (0xC0, 0xC1, 0xC2):
-            return int.from_bytes(data[index + 7:index + 9], "big"), int.from_bytes(data[index + 5:index + 7], "big")
+            return int.from_bytes(data[index + 7 : index + 9], "big"), int.from_bytes(
+                data[index + 5 : index + 7], "big"
+            )
         index += 2 + length
     raise AssertionError("no SOF marker")
 
@@ -125,6 +132,7 @@ class LocalReceiver:
 
 # --- auth --------------------------------------------------------------------------------------------------------
 
+
 def test_api_refuses_missing_or_wrong_token_with_code_10000(emulator):
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "emulator-token"}):
         response = requests.get(stream_url(emulator), headers=headers, timeout=10)
@@ -132,7 +140,9 @@ def test_api_refuses_missing_or_wrong_token_with_code_10000(emulator):
         body = response.json()
         assert body["success"] is False and body["result"] is None
         assert body["errors"] == [{"code": 10000, "message": "Authentication error"}]
-    other_account = requests.get(f"{emulator.api_base}/accounts/someone-else/stream", headers=AUTH, timeout=10)
+    other_account = requests.get(
+        f"{emulator.api_base}/accounts/someone-else/stream", headers=AUTH, timeout=10
+    )
     assert other_account.status_code == 403
     assert other_account.json()["errors"][0]["code"] == 10000
 
@@ -144,6 +154,7 @@ def test_unknown_video_is_404_in_the_envelope(emulator, http):
 
 
 # --- tus ---------------------------------------------------------------------------------------------------------
+
 
 def test_tus_creation_answers_201_with_location_uid_and_applies_metadata(emulator, http):
     metadata = f"name {b64('Kata basics')}, requiresignedurls, maxdurationseconds {b64('600')},filetype {b64('video/mp4')}"
@@ -167,24 +178,31 @@ def test_tus_creation_answers_201_with_location_uid_and_applies_metadata(emulato
 def test_tus_creation_rejects_bad_requests(emulator, http):
     assert tus_create(http, emulator, 10, **{"Tus-Resumable": "0.2.2"}).status_code == 412
     assert http.post(stream_url(emulator), headers=TUS, timeout=10).status_code == 400
-    assert tus_create(http, emulator, 31 * 1024 ** 3).status_code == 413
+    assert tus_create(http, emulator, 31 * 1024**3).status_code == 413
 
 
 def test_tus_upload_in_chunks_resumes_and_reaches_ready(emulator, http, sample_video):
     data = padded_video(sample_video, 5 * MIB + 300_000)
     location = tus_create(http, emulator, len(data), f"name {b64('chunked')}").headers["Location"]
-    first = tus_patch(http, location, 0, data[:5 * MIB])
+    first = tus_patch(http, location, 0, data[: 5 * MIB])
     assert first.status_code == 204 and first.headers["Upload-Offset"] == str(5 * MIB)
     head = http.head(location, headers=TUS, timeout=10)
     assert head.status_code == 200 and head.headers["Cache-Control"] == "no-store"
     assert head.headers["Upload-Offset"] == str(5 * MIB) and head.headers["Upload-Length"] == str(len(data))
     uid = location.split("/")[-1].split("?")[0]
-    assert http.get(stream_url(emulator, f"/{uid}"), timeout=10).json()["result"]["status"]["state"] == "pendingupload"
-    last = tus_patch(http, location, 5 * MIB, data[5 * MIB:])
+    assert (
+        http.get(stream_url(emulator, f"/{uid}"), timeout=10).json()["result"]["status"]["state"]
+        == "pendingupload"
+    )
+    last = tus_patch(http, location, 5 * MIB, data[5 * MIB :])
     assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
     video = wait_for(http, emulator, uid)
-    assert video["status"] == {"state": "ready", "pctComplete": "100.000000", "errorReasonCode": "",
-                               "errorReasonText": ""}
+    assert video["status"] == {
+        "state": "ready",
+        "pctComplete": "100.000000",
+        "errorReasonCode": "",
+        "errorReasonText": "",
+    }
     assert video["size"] == len(data) and video["readyToStream"] is True
     assert abs(video["duration"] - 2.0) < 0.1 and video["input"] == {"width": 320, "height": 240}
 
@@ -210,9 +228,12 @@ def test_tus_patch_enforces_cloudflare_chunk_rules(emulator, http):
 
 # --- processing --------------------------------------------------------------------------------------------------
 
+
 def test_basic_upload_is_processed_with_real_duration_size_hls_and_thumbnails(emulator, http, sample_video):
     uploaded = upload_basic(http, emulator, sample_video)
-    assert uploaded["status"]["state"] in ("queued", "inprogress") and uploaded["meta"]["name"] == "sample.mp4"
+    assert (
+        uploaded["status"]["state"] in ("queued", "inprogress") and uploaded["meta"]["name"] == "sample.mp4"
+    )
     video = wait_for(http, emulator, uploaded["uid"])
     assert video["status"]["state"] == "ready" and video["status"]["pctComplete"] == "100.000000"
     assert video["size"] == sample_video.stat().st_size
@@ -223,9 +244,13 @@ def test_basic_upload_is_processed_with_real_duration_size_hls_and_thumbnails(em
     assert master.headers["Access-Control-Allow-Origin"] == "*"
     media = requests.get(video["playback"]["hls"].replace("video.m3u8", "stream.m3u8"), timeout=10).text
     segment = next(line for line in media.splitlines() if line.endswith(".ts"))
-    assert requests.get(video["playback"]["hls"].replace("video.m3u8", segment), timeout=10).content[:1] == b"G"
+    assert (
+        requests.get(video["playback"]["hls"].replace("video.m3u8", segment), timeout=10).content[:1] == b"G"
+    )
     assert requests.get(video["playback"]["dash"], timeout=10).text.lstrip().startswith("<?xml")
-    thumbnail = requests.get(video["thumbnail"], params={"time": "1s", "width": 100, "height": 100}, timeout=10)
+    thumbnail = requests.get(
+        video["thumbnail"], params={"time": "1s", "width": 100, "height": 100}, timeout=10
+    )
     assert thumbnail.headers["Content-Type"] == "image/jpeg" and jpeg_size(thumbnail.content) == (100, 100)
     default = requests.get(video["thumbnail"], timeout=10)
     assert jpeg_size(default.content) == (640, 480)
@@ -233,13 +258,17 @@ def test_basic_upload_is_processed_with_real_duration_size_hls_and_thumbnails(em
 
 
 def test_non_video_upload_ends_in_err_non_video(emulator, http, tmp_path):
-    video = wait_for(http, emulator, upload_basic(http, emulator, make_not_video(tmp_path / "notes.mp4"))["uid"])
+    video = wait_for(
+        http, emulator, upload_basic(http, emulator, make_not_video(tmp_path / "notes.mp4"))["uid"]
+    )
     assert video["status"]["state"] == "error" and video["status"]["errorReasonCode"] == "ERR_NON_VIDEO"
     assert video["readyToStream"] is False
 
 
 def test_truncated_video_ends_in_err_malformed_video(emulator, http, tmp_path):
-    video = wait_for(http, emulator, upload_basic(http, emulator, make_broken_video(tmp_path / "cut.mp4"))["uid"])
+    video = wait_for(
+        http, emulator, upload_basic(http, emulator, make_broken_video(tmp_path / "cut.mp4"))["uid"]
+    )
     assert video["status"]["state"] == "error" and video["status"]["errorReasonCode"] == "ERR_MALFORMED_VIDEO"
 
 
@@ -257,7 +286,9 @@ def test_copy_downloads_the_url_and_reports_fetch_errors(emulator, http, sample_
         copied = http.post(stream_url(emulator, "/copy"), json=body, timeout=10).json()["result"]
         assert copied["status"]["state"] == "downloading"
         assert copied["meta"] == {"name": "copied", "downloaded-from": f"{origin.url}/clip.mp4"}
-        missing = http.post(stream_url(emulator, "/copy"), json={"input": f"{origin.url}/nope.mp4"}, timeout=10)
+        missing = http.post(
+            stream_url(emulator, "/copy"), json={"input": f"{origin.url}/nope.mp4"}, timeout=10
+        )
         ready = wait_for(http, emulator, copied["uid"])
         failed = wait_for(http, emulator, missing.json()["result"]["uid"])
     assert ready["status"]["state"] == "ready" and ready["requireSignedURLs"] is True
@@ -267,26 +298,46 @@ def test_copy_downloads_the_url_and_reports_fetch_errors(emulator, http, sample_
 
 # --- edit, list, delete ------------------------------------------------------------------------------------------
 
+
 def test_edit_list_and_delete(emulator, http):
     uids = []
     for name in ("Kata one", "Sparring", "Kata two"):
         uids.append(tus_create(http, emulator, 100, f"name {b64(name)}").headers["stream-media-id"])
         time.sleep(0.002)
-    edited = http.post(stream_url(emulator, f"/{uids[0]}"), timeout=10, json={
-        "uid": uids[0], "meta": {"name": "Kata one"}, "creator": "sensei", "requireSignedURLs": True,
-        "allowedOrigins": ["example.org"], "thumbnailTimestampPct": 0.5}).json()["result"]
+    edited = http.post(
+        stream_url(emulator, f"/{uids[0]}"),
+        timeout=10,
+        json={
+            "uid": uids[0],
+            "meta": {"name": "Kata one"},
+            "creator": "sensei",
+            "requireSignedURLs": True,
+            "allowedOrigins": ["example.org"],
+            "thumbnailTimestampPct": 0.5,
+        },
+    ).json()["result"]
     assert edited["creator"] == "sensei" and edited["requireSignedURLs"] is True
     assert edited["allowedOrigins"] == ["example.org"] and edited["thumbnailTimestampPct"] == 0.5
     assert edited["modified"] > edited["created"]
-    assert http.post(stream_url(emulator, f"/{uids[0]}"), json={"uid": uids[1]}, timeout=10).status_code == 400
-    assert http.post(stream_url(emulator, f"/{uids[0]}"), json={"requireSignedURLs": "yes"}, timeout=10).status_code == 400
+    assert (
+        http.post(stream_url(emulator, f"/{uids[0]}"), json={"uid": uids[1]}, timeout=10).status_code == 400
+    )
+    assert (
+        http.post(
+            stream_url(emulator, f"/{uids[0]}"), json={"requireSignedURLs": "yes"}, timeout=10
+        ).status_code
+        == 400
+    )
 
     listing = http.get(stream_url(emulator), timeout=10).json()
     assert [video["uid"] for video in listing["result"]] == uids[::-1]
     assert listing["range"] == 3 and listing["total"] == 3
     search = http.get(stream_url(emulator), params={"search": "kata"}, timeout=10).json()
     assert {video["uid"] for video in search["result"]} == {uids[0], uids[2]}
-    assert [v["uid"] for v in http.get(stream_url(emulator), params={"creator": "sensei"}, timeout=10).json()["result"]] == [uids[0]]
+    assert [
+        v["uid"]
+        for v in http.get(stream_url(emulator), params={"creator": "sensei"}, timeout=10).json()["result"]
+    ] == [uids[0]]
     ascending = http.get(stream_url(emulator), params={"asc": "true", "limit": 2}, timeout=10).json()
     assert [video["uid"] for video in ascending["result"]] == uids[:2] and ascending["total"] == 3
     cursor = ascending["result"][-1]["created"]
@@ -304,15 +355,25 @@ def test_edit_list_and_delete(emulator, http):
 
 # --- captions ----------------------------------------------------------------------------------------------------
 
+
 def test_captions_upload_list_vtt_and_delete(emulator, http):
     uid = tus_create(http, emulator, 100).headers["stream-media-id"]
     captions = stream_url(emulator, f"/{uid}/captions")
     vtt = "WEBVTT\n\n00:00.000 --> 00:01.000\nBow to the instructor\n"
     response = http.put(f"{captions}/de", files={"file": ("de.vtt", vtt, "text/vtt")}, timeout=10)
-    assert response.json()["result"] == {"language": "de", "label": "Deutsch", "generated": False, "status": "ready"}
-    not_vtt = http.put(f"{captions}/en", files={"file": ("en.srt", "1\n00:00:00,000 --> 00:00:01,000\nHi\n")}, timeout=10)
+    assert response.json()["result"] == {
+        "language": "de",
+        "label": "Deutsch",
+        "generated": False,
+        "status": "ready",
+    }
+    not_vtt = http.put(
+        f"{captions}/en", files={"file": ("en.srt", "1\n00:00:00,000 --> 00:00:01,000\nHi\n")}, timeout=10
+    )
     assert not_vtt.status_code == 400 and "WEBVTT" in not_vtt.json()["errors"][0]["message"]
-    hand_set = http.put(f"{captions}/en", data=vtt, headers={"Content-Type": "multipart/form-data"}, timeout=10)
+    hand_set = http.put(
+        f"{captions}/en", data=vtt, headers={"Content-Type": "multipart/form-data"}, timeout=10
+    )
     assert hand_set.status_code == 400 and hand_set.json()["errors"][0]["code"] == 10004
     assert [c["language"] for c in http.get(captions, timeout=10).json()["result"]] == ["de"]
     assert http.get(f"{captions}/de", timeout=10).json()["result"]["label"] == "Deutsch"
@@ -326,17 +387,23 @@ def test_captions_upload_list_vtt_and_delete(emulator, http):
 
 # --- keys, tokens and the customer domain -------------------------------------------------------------------------
 
+
 def test_signing_keys_create_list_revoke(emulator, http):
     key = http.post(stream_url(emulator, "/keys"), timeout=10).json()["result"]
     assert base64.b64decode(key["pem"]).startswith(b"-----BEGIN RSA PRIVATE KEY-----")
     jwk = json.loads(base64.b64decode(key["jwk"]))
     assert jwk["kid"] == key["id"] and jwk["alg"] == "RS256" and {"n", "e", "d", "p", "q"} <= set(jwk)
     assert http.get(stream_url(emulator, "/keys"), timeout=10).json()["result"] == [
-        {"id": key["id"], "created": key["created"]}]
+        {"id": key["id"], "created": key["created"]}
+    ]
     uid = tus_create(http, emulator, 100).headers["stream-media-id"]
     signing_key = jwt.PyJWK(jwk).key
-    token = jwt.encode({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 60}, signing_key, algorithm="RS256",
-                       headers={"kid": key["id"]})
+    token = jwt.encode(
+        {"sub": uid, "kid": key["id"], "exp": int(time.time()) + 60},
+        signing_key,
+        algorithm="RS256",
+        headers={"kid": key["id"]},
+    )
     assert "not ready" in requests.get(f"{emulator.url}/{token}/iframe", timeout=10).text
     assert http.delete(stream_url(emulator, f"/keys/{key['id']}"), timeout=10).json()["result"] == "Revoked"
     assert http.get(stream_url(emulator, "/keys"), timeout=10).json()["result"] == []
@@ -376,8 +443,10 @@ def test_signed_urls_on_the_customer_domain(emulator, http, sample_video):
     assert page(self_signed(key, {"sub": uid, "exp": now + 600, "nbf": now + 3600})).status_code == 401
     assert page(self_signed(key, {"sub": uid, "exp": now + 3 * 86400})).status_code == 401
     assert page(self_signed(key, {"sub": uid})).status_code == 401
-    stranger = {"id": key["id"], "pem": base64.b64encode(rsa.generate_private_key(65537, 2048).private_bytes(
-        *_pkcs1_args())).decode()}
+    stranger = {
+        "id": key["id"],
+        "pem": base64.b64encode(rsa.generate_private_key(65537, 2048).private_bytes(*_pkcs1_args())).decode(),
+    }
     assert page(self_signed(stranger, {"sub": uid, "exp": now + 600})).status_code == 401
     assert page(self_signed(key, {"sub": uid, "exp": now + 600}, kid="0" * 32)).status_code == 401
     assert page(valid.replace(valid.split(".")[1], valid.split(".")[1][:-2] + "AA")).status_code == 401
@@ -386,9 +455,15 @@ def test_signed_urls_on_the_customer_domain(emulator, http, sample_video):
     assert page(self_signed(key, {"sub": "a" * 32, "exp": now + 600})).status_code == 404
     assert page("b" * 32).status_code == 404
 
-    blocked = [{"type": "ip.src", "action": "allow", "ip": ["10.0.0.0/8"]}, {"type": "any", "action": "block"}]
+    blocked = [
+        {"type": "ip.src", "action": "allow", "ip": ["10.0.0.0/8"]},
+        {"type": "any", "action": "block"},
+    ]
     assert page(self_signed(key, {"sub": uid, "exp": now + 600, "accessRules": blocked})).status_code == 403
-    allowed = [{"type": "ip.src", "action": "allow", "ip": ["127.0.0.1/32"]}, {"type": "any", "action": "block"}]
+    allowed = [
+        {"type": "ip.src", "action": "allow", "ip": ["127.0.0.1/32"]},
+        {"type": "any", "action": "block"},
+    ]
     assert page(self_signed(key, {"sub": uid, "exp": now + 600, "accessRules": allowed})).status_code == 200
 
     downloadable = self_signed(key, {"sub": uid, "exp": now + 600, "downloadable": True})
@@ -405,20 +480,42 @@ def test_signed_urls_on_the_customer_domain(emulator, http, sample_video):
 
 def _pkcs1_args():
     from cryptography.hazmat.primitives import serialization
-    return serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+
+    return (
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
 
 
 def test_iframe_honours_player_parameters_and_lists_caption_tracks(emulator, http, sample_video):
     uid = ready_video(http, emulator, sample_video)["uid"]
     for language in ("en", "fr"):
-        http.put(stream_url(emulator, f"/{uid}/captions/{language}"), timeout=10,
-                 files={"file": ("c.vtt", "WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n")}).raise_for_status()
-    params = {"autoplay": "true", "muted": "true", "loop": "true", "controls": "false", "preload": "metadata",
-              "startTime": "1s", "defaultTextTrack": "fr", "poster": "https://example.org/p.jpg"}
+        http.put(
+            stream_url(emulator, f"/{uid}/captions/{language}"),
+            timeout=10,
+            files={"file": ("c.vtt", "WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n")},
+        ).raise_for_status()
+    params = {
+        "autoplay": "true",
+        "muted": "true",
+        "loop": "true",
+        "controls": "false",
+        "preload": "metadata",
+        "startTime": "1s",
+        "defaultTextTrack": "fr",
+        "poster": "https://example.org/p.jpg",
+    }
     html = requests.get(f"{emulator.url}/{uid}/iframe", params=params, timeout=10).text
     video_tag = re.search(r"<video[^>]*>", html).group(0)
-    for attribute in ("autoplay", "muted", "loop", 'preload="metadata"', 'poster="https://example.org/p.jpg"',
-                      'data-start-time="1.0"'):
+    for attribute in (
+        "autoplay",
+        "muted",
+        "loop",
+        'preload="metadata"',
+        'poster="https://example.org/p.jpg"',
+        'data-start-time="1.0"',
+    ):
         assert attribute in video_tag
     assert "controls" not in video_tag
     tracks = re.findall(r"<track[^>]*>", html)
@@ -428,7 +525,7 @@ def test_iframe_honours_player_parameters_and_lists_caption_tracks(emulator, htt
     vtt_path = re.search(r'<track[^>]*src="([^"]+)"', html).group(1)
     assert requests.get(emulator.url + vtt_path, timeout=10).text.startswith("WEBVTT")
     master = requests.get(f"{emulator.url}/{uid}/manifest/video.m3u8", timeout=10).text
-    assert 'TYPE=SUBTITLES' in master and 'LANGUAGE="fr"' in master
+    assert "TYPE=SUBTITLES" in master and 'LANGUAGE="fr"' in master
     assert "<video" in requests.get(f"{emulator.url}/{uid}/watch", timeout=10).text
 
 
@@ -446,13 +543,21 @@ def test_allowed_origins_limit_who_may_embed(emulator, http, sample_video):
 
 # --- webhooks ----------------------------------------------------------------------------------------------------
 
+
 def test_webhook_is_signed_and_retried_until_the_receiver_accepts(emulator, http, sample_video):
     webhook = stream_url(emulator, "/webhook")
     assert http.put(webhook, json={"notificationUrl": "ftp://example.org"}, timeout=10).status_code == 400
     with LocalReceiver(failures=1) as receiver:
-        first = http.put(webhook, json={"notificationUrl": receiver.url + "/hook"}, timeout=10).json()["result"]
-        subscription = http.put(webhook, json={"notificationUrl": receiver.url + "/hook"}, timeout=10).json()["result"]
-        assert re.fullmatch(r"[0-9a-f]{32}", subscription["secret"]) and subscription["secret"] != first["secret"]
+        first = http.put(webhook, json={"notificationUrl": receiver.url + "/hook"}, timeout=10).json()[
+            "result"
+        ]
+        subscription = http.put(webhook, json={"notificationUrl": receiver.url + "/hook"}, timeout=10).json()[
+            "result"
+        ]
+        assert (
+            re.fullmatch(r"[0-9a-f]{32}", subscription["secret"])
+            and subscription["secret"] != first["secret"]
+        )
         assert http.get(webhook, timeout=10).json()["result"] == subscription
         uid = upload_basic(http, emulator, sample_video)["uid"]
         wait_for(http, emulator, uid)
@@ -462,13 +567,16 @@ def test_webhook_is_signed_and_retried_until_the_receiver_accepts(emulator, http
             time.sleep(0.05)
     delivered = receiver.received[-1]
     fields = dict(part.split("=", 1) for part in delivered["headers"]["Webhook-Signature"].split(","))
-    expected = hmac.new(subscription["secret"].encode(), f"{fields['time']}.".encode() + delivered["body"],
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        subscription["secret"].encode(), f"{fields['time']}.".encode() + delivered["body"], hashlib.sha256
+    ).hexdigest()
     assert hmac.compare_digest(fields["sig1"], expected)
     assert abs(int(fields["time"]) - time.time()) < 60
     body = json.loads(delivered["body"])
     assert body["uid"] == uid and body["status"]["state"] == "ready" and body["readyToStream"] is True
-    deliveries = requests.get(f"{emulator.url}/__emulator__/webhook-deliveries", timeout=10).json()["deliveries"]
+    deliveries = requests.get(f"{emulator.url}/__emulator__/webhook-deliveries", timeout=10).json()[
+        "deliveries"
+    ]
     assert deliveries[0]["attempts"] == 2 and deliveries[0]["statusCode"] == 200
     assert deliveries[0]["url"] == receiver.url + "/hook" and deliveries[0]["delivered"] is True
     assert http.delete(webhook, timeout=10).json()["result"] == "ok"
@@ -482,7 +590,9 @@ def test_webhook_gives_up_after_the_configured_retries(emulator, http, tmp_path)
         wait_for(http, emulator, uid)
         deadline = time.monotonic() + 10
         while True:
-            deliveries = requests.get(f"{emulator.url}/__emulator__/webhook-deliveries", timeout=10).json()["deliveries"]
+            deliveries = requests.get(f"{emulator.url}/__emulator__/webhook-deliveries", timeout=10).json()[
+                "deliveries"
+            ]
             if deliveries and deliveries[0]["finished"]:
                 break
             assert time.monotonic() < deadline
@@ -493,9 +603,13 @@ def test_webhook_gives_up_after_the_configured_retries(emulator, http, tmp_path)
 
 # --- faults ------------------------------------------------------------------------------------------------------
 
+
 def test_status_faults_fail_n_requests_then_recover(emulator, http):
     faults = f"{emulator.url}/__emulator__/faults"
-    assert requests.post(faults, json={"kind": "status", "status": 503, "count": 2}, timeout=10).status_code == 201
+    assert (
+        requests.post(faults, json={"kind": "status", "status": 503, "count": 2}, timeout=10).status_code
+        == 201
+    )
     codes = [http.get(stream_url(emulator), timeout=10).status_code for _ in range(3)]
     assert codes == [503, 503, 200]
     requests.post(faults, json={"kind": "status", "status": 429, "retry_after": 3}, timeout=10)
@@ -521,9 +635,11 @@ def test_delay_fault_slows_the_next_request(emulator, http):
 def test_drop_patch_keeps_what_was_read_and_the_upload_resumes(emulator, http, sample_video):
     data = padded_video(sample_video, 6 * MIB)
     location = tus_create(http, emulator, len(data)).headers["Location"]
-    requests.post(f"{emulator.url}/__emulator__/faults", json={"kind": "drop_patch", "after_bytes": MIB}, timeout=10)
+    requests.post(
+        f"{emulator.url}/__emulator__/faults", json={"kind": "drop_patch", "after_bytes": MIB}, timeout=10
+    )
     with pytest.raises(requests.ConnectionError):
-        tus_patch(http, location, 0, data[:5 * MIB])
+        tus_patch(http, location, 0, data[: 5 * MIB])
     offset = int(http.head(location, headers=TUS, timeout=10).headers["Upload-Offset"])
     assert offset == MIB
     assert tus_patch(http, location, offset, data[offset:]).status_code == 204
@@ -533,6 +649,7 @@ def test_drop_patch_keeps_what_was_read_and_the_upload_resumes(emulator, http, s
 
 # --- persistence -------------------------------------------------------------------------------------------------
 
+
 def test_unfinished_processing_resumes_after_a_restart(tmp_path, sample_video):
     data = sample_video.read_bytes()
     with EmulatorServer(tmp_path / "state") as first, requests.Session() as http:
@@ -541,7 +658,9 @@ def test_unfinished_processing_resumes_after_a_restart(tmp_path, sample_video):
         location = tus_create(http, first, len(data)).headers["Location"]
         assert tus_patch(http, location, 0, data).status_code == 204
         uid = location.split("/")[-1].split("?")[0]
-        assert http.get(stream_url(first, f"/{uid}"), timeout=10).json()["result"]["status"]["state"] == "queued"
+        assert (
+            http.get(stream_url(first, f"/{uid}"), timeout=10).json()["result"]["status"]["state"] == "queued"
+        )
     with EmulatorServer(tmp_path / "state") as second, requests.Session() as http:
         http.headers.update(AUTH)
         assert wait_for(http, second, uid)["status"]["state"] == "ready"
@@ -552,14 +671,17 @@ def test_state_survives_a_restart(tmp_path, sample_video):
         http.headers.update(AUTH)
         video = ready_video(http, first, sample_video, requireSignedURLs=True)
         key = http.post(stream_url(first, "/keys"), timeout=10).json()["result"]
-        subscription = http.put(stream_url(first, "/webhook"), json={"notificationUrl": "http://127.0.0.1:9/h"},
-                                timeout=10).json()["result"]
+        subscription = http.put(
+            stream_url(first, "/webhook"), json={"notificationUrl": "http://127.0.0.1:9/h"}, timeout=10
+        ).json()["result"]
     with EmulatorServer(tmp_path / "state") as second, requests.Session() as http:
         http.headers.update(AUTH)
         again = http.get(stream_url(second, f"/{video['uid']}"), timeout=10).json()["result"]
         assert again["status"]["state"] == "ready" and again["requireSignedURLs"] is True
         assert again["duration"] == video["duration"]
-        assert [k["id"] for k in http.get(stream_url(second, "/keys"), timeout=10).json()["result"]] == [key["id"]]
+        assert [k["id"] for k in http.get(stream_url(second, "/keys"), timeout=10).json()["result"]] == [
+            key["id"]
+        ]
         assert http.get(stream_url(second, "/webhook"), timeout=10).json()["result"] == subscription
         token = self_signed(key, {"sub": video["uid"], "exp": int(time.time()) + 600})
         assert requests.get(f"{second.url}/{token}/iframe", timeout=10).status_code == 200

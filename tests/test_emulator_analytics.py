@@ -2,7 +2,7 @@
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -16,8 +16,15 @@ EXTINF = re.compile(r"#EXTINF:([0-9.]+),\s*\n(\S+)")
 
 
 def make_client(server, **overrides):
-    kwargs = dict(api_base=server.api_base, account_id=ACCOUNT, api_token=TOKEN, customer_base_url=server.url,
-                  graphql_url=f"{server.api_base}/graphql", max_retries=0, sleep=lambda s: None)
+    kwargs = dict(
+        api_base=server.api_base,
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        customer_base_url=server.url,
+        graphql_url=f"{server.api_base}/graphql",
+        max_retries=0,
+        sleep=lambda s: None,
+    )
     kwargs.update(overrides)
     return StreamClient(**kwargs)
 
@@ -30,7 +37,7 @@ def client(emulator):
 
 
 def today():
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def ready_upload(client, sample_video, title):
@@ -68,7 +75,7 @@ def test_minutes_viewed_count_the_hls_segments_served(emulator, client, http, sa
     watched = ready_upload(client, sample_video, "Watched")
     other = ready_upload(client, sample_video, "Other")
     seconds = watch_hls(http, client, watched)
-    watch_hls(http, client, watched)                       # watched twice: counted twice
+    watch_hls(http, client, watched)  # watched twice: counted twice
     other_seconds = watch_hls(http, client, other)
     assert seconds > 0
 
@@ -76,7 +83,8 @@ def test_minutes_viewed_count_the_hls_segments_served(emulator, client, http, sa
     assert stats["minutes_viewed"] == pytest.approx(2 * seconds / 60, abs=1e-5)
     assert stats["by_date"] == [{"date": today().isoformat(), "minutes_viewed": stats["minutes_viewed"]}]
     assert client.get_video_analytics(other, today(), today())["minutes_viewed"] == pytest.approx(
-        other_seconds / 60, abs=1e-5)
+        other_seconds / 60, abs=1e-5
+    )
 
     earlier = client.get_video_analytics(watched, today() - timedelta(days=20), today() - timedelta(days=1))
     assert earlier["minutes_viewed"] == 0 and earlier["by_date"] == []
@@ -86,16 +94,23 @@ def test_minutes_viewed_count_the_hls_segments_served(emulator, client, http, sa
     assert reloaded[(watched, today().isoformat())] == pytest.approx(2 * seconds)
 
 
-def test_dash_counts_video_segments_only_and_progressive_ranges_their_share(emulator, client, http, sample_video):
+def test_dash_counts_video_segments_only_and_progressive_ranges_their_share(
+    emulator, client, http, sample_video
+):
     uid = ready_upload(client, sample_video, "Dash")
     base = f"{emulator.url}/{uid}/manifest"
     mpd = http.get(f"{base}/video.mpd", timeout=10).text
     video_timeline = re.search(r'timescale="(\d+)"[^>]*>\s*<SegmentTimeline>\s*<S t="0" d="(\d+)"', mpd)
     assert video_timeline
     first_chunk = int(video_timeline.group(2)) / int(video_timeline.group(1))
-    for name in ("init-stream0.m4s", "init-stream1.m4s", "chunk-stream0-00001.m4s", "chunk-stream1-00001.m4s"):
+    for name in (
+        "init-stream0.m4s",
+        "init-stream1.m4s",
+        "chunk-stream0-00001.m4s",
+        "chunk-stream1-00001.m4s",
+    ):
         assert http.get(f"{base}/{name}", timeout=10).status_code == 200
-    assert http.head(f"{base}/chunk-stream0-00001.m4s", timeout=10).status_code == 200   # HEAD counts nothing
+    assert http.head(f"{base}/chunk-stream0-00001.m4s", timeout=10).status_code == 200  # HEAD counts nothing
     minutes = client.get_video_analytics(uid, today(), today())["minutes_viewed"]
     assert minutes == pytest.approx(first_chunk / 60, abs=1e-5)
 
@@ -108,19 +123,39 @@ def test_dash_counts_video_segments_only_and_progressive_ranges_their_share(emul
     assert after - minutes == pytest.approx(duration * (1 + (size // 2) / size) / 60, abs=1e-5)
 
 
-def test_graphql_answers_in_cloudflares_shape_with_uid_and_date_dimensions(emulator, client, http, sample_video):
+def test_graphql_answers_in_cloudflares_shape_with_uid_and_date_dimensions(
+    emulator, client, http, sample_video
+):
     uid = ready_upload(client, sample_video, "Shape")
     seconds = watch_hls(http, client, uid)
-    query = """query ($tag: string!) { viewer { accounts(filter: {accountTag: $tag}) {
-      streamMinutesViewedAdaptiveGroups(filter: {date_geq: "%s", date_lt: "%s"}, limit: 10,
-                                        orderBy: [sum_minutesViewed_DESC]) {
-        sum { minutesViewed } dimensions { uid date } } } } }""" % (today(), today() + timedelta(days=1))
-    answer = http.post(f"{emulator.api_base}/graphql", json={"query": query, "variables": {"tag": ACCOUNT}},
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    query = f"""query ($tag: string!) {{ viewer {{ accounts(filter: {{accountTag: $tag}}) {{
+      streamMinutesViewedAdaptiveGroups(filter: {{date_geq: "{today()}", date_lt: "{today() + timedelta(days=1)}"}}, limit: 10,
+                                        orderBy: [sum_minutesViewed_DESC]) {{
+        sum {{ minutesViewed }} dimensions {{ uid date }} }} }} }} }}"""
+    answer = http.post(
+        f"{emulator.api_base}/graphql",
+        json={"query": query, "variables": {"tag": ACCOUNT}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
     assert answer.status_code == 200
-    assert answer.json() == {"data": {"viewer": {"accounts": [{"streamMinutesViewedAdaptiveGroups": [
-        {"sum": {"minutesViewed": round(seconds / 60, 6)}, "dimensions": {"uid": uid, "date": today().isoformat()}},
-    ]}]}}, "errors": None}
+    assert answer.json() == {
+        "data": {
+            "viewer": {
+                "accounts": [
+                    {
+                        "streamMinutesViewedAdaptiveGroups": [
+                            {
+                                "sum": {"minutesViewed": round(seconds / 60, 6)},
+                                "dimensions": {"uid": uid, "date": today().isoformat()},
+                            },
+                        ]
+                    }
+                ]
+            }
+        },
+        "errors": None,
+    }
 
 
 def test_bad_token_is_refused_with_code_10000(emulator):
@@ -132,27 +167,48 @@ def test_bad_token_is_refused_with_code_10000(emulator):
 
 
 def test_malformed_body_is_a_400_envelope(emulator, http):
-    response = http.post(f"{emulator.api_base}/graphql", data=b"{not json",
-                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-                         timeout=10)
+    response = http.post(
+        f"{emulator.api_base}/graphql",
+        data=b"{not json",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["success"] is False and body["errors"][0]["code"] == 10004
 
 
-@pytest.mark.parametrize("query, variables, message", [
-    ("{ viewer { zones { httpRequestsAdaptiveGroups { count } } } }", {}, "answers only"),
-    ("{ viewer { accounts(filter: {accountTag: \"someone-else\"}) { streamMinutesViewedAdaptiveGroups"
-     "(limit: 5) { sum { minutesViewed } } } } }", {}, "not authorized"),
-    ("query ($a: string!) { viewer { accounts(filter: {accountTag: $a}) { streamMinutesViewedAdaptiveGroups"
-     "(limit: 5, filter: {clientCountryName: \"FR\"}) { sum { minutesViewed } } } } }", {"a": ACCOUNT},
-     "unknown filter field"),
-    ("query ($a: string!) { viewer { accounts(filter: {accountTag: $a}) { streamMinutesViewedAdaptiveGroups"
-     "(limit: 5, filter: {uid: $missing}) { sum { minutesViewed } } } } }", {"a": ACCOUNT}, "$missing"),
-])
+@pytest.mark.parametrize(
+    "query, variables, message",
+    [
+        ("{ viewer { zones { httpRequestsAdaptiveGroups { count } } } }", {}, "answers only"),
+        (
+            '{ viewer { accounts(filter: {accountTag: "someone-else"}) { streamMinutesViewedAdaptiveGroups'
+            "(limit: 5) { sum { minutesViewed } } } } }",
+            {},
+            "not authorized",
+        ),
+        (
+            "query ($a: string!) { viewer { accounts(filter: {accountTag: $a}) { streamMinutesViewedAdaptiveGroups"
+            '(limit: 5, filter: {clientCountryName: "FR"}) { sum { minutesViewed } } } } }',
+            {"a": ACCOUNT},
+            "unknown filter field",
+        ),
+        (
+            "query ($a: string!) { viewer { accounts(filter: {accountTag: $a}) { streamMinutesViewedAdaptiveGroups"
+            "(limit: 5, filter: {uid: $missing}) { sum { minutesViewed } } } } }",
+            {"a": ACCOUNT},
+            "$missing",
+        ),
+    ],
+)
 def test_queries_it_does_not_understand_are_graphql_errors(emulator, http, query, variables, message):
-    response = http.post(f"{emulator.api_base}/graphql", json={"query": query, "variables": variables},
-                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    response = http.post(
+        f"{emulator.api_base}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None and message in body["errors"][0]["message"]

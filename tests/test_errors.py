@@ -105,9 +105,12 @@ def test_too_large_bodies_get_413(app_factory):
     app = app_factory(MAX_CONTENT_LENGTH=1024)
     client = app.test_client()
     big = "x" * 4096
-    assert_api_error(client.post("/api/auth/login", json={"email": big, "password": big}),
-                     413, "request_entity_too_large")
-    assert_error_page(client.post("/login", data={"email": big, "password": big}), 413, "Request Entity Too Large")
+    assert_api_error(
+        client.post("/api/auth/login", json={"email": big, "password": big}), 413, "request_entity_too_large"
+    )
+    assert_error_page(
+        client.post("/login", data={"email": big, "password": big}), 413, "Request Entity Too Large"
+    )
 
 
 def test_csrf_failures_are_json_under_the_api_and_a_page_elsewhere(app, client, make_user):
@@ -116,38 +119,46 @@ def test_csrf_failures_are_json_under_the_api_and_a_page_elsewhere(app, client, 
     assert_error_page(client.post("/logout"), 400, "Form expired")
 
 
-@pytest.mark.parametrize("path", [
-    "/admin/users?page=abc",
-    "/admin/users?page=-3",
-    "/admin/users?page=0",
-    "/admin/users?page=99999999999999999999",
-    "/admin/users?page=9223372036854775807",
-    "/admin/users?q=%00%ff%27%22%3C",
-    "/admin/users?q=" + "x" * 5000,
-    "/admin/users/0",
-    "/admin/users/99999999999999999999999",
-    "/admin/users/9223372036854775808",
-    "/admin/users/-1",
-    "/admin/users/abc",
-    "/login?next=%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/users?page=abc",
+        "/admin/users?page=-3",
+        "/admin/users?page=0",
+        "/admin/users?page=99999999999999999999",
+        "/admin/users?page=9223372036854775807",
+        "/admin/users?q=%00%ff%27%22%3C",
+        "/admin/users?q=" + "x" * 5000,
+        "/admin/users/0",
+        "/admin/users/99999999999999999999999",
+        "/admin/users/9223372036854775808",
+        "/admin/users/-1",
+        "/admin/users/abc",
+        "/login?next=%00",
+    ],
+)
 def test_bad_input_in_urls_never_causes_a_500(admin_client, path):
     response = admin_client.get(path)
     assert response.status_code in (200, 302, 400, 404), response.status_code
 
 
-@pytest.mark.parametrize("path", ["/admin/users/99999999999999999999999/active", "/admin/users/99999999999999999999999"])
+@pytest.mark.parametrize(
+    "path", ["/admin/users/99999999999999999999999/active", "/admin/users/99999999999999999999999"]
+)
 def test_bad_ids_in_admin_posts_are_404(admin_client, path):
     token = AuthActions(admin_client).csrf("/admin/users")
     assert admin_client.post(path, data={"csrf_token": token, "active": "0"}).status_code == 404
 
 
-@pytest.mark.parametrize("data", [
-    {"name": "x", "role": "superuser", "tier": "free"},
-    {"name": "x", "role": "member", "tier": "platinum"},
-    {"name": "x" * 500, "role": "member", "tier": "free"},
-    {},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "x", "role": "superuser", "tier": "free"},
+        {"name": "x", "role": "member", "tier": "platinum"},
+        {"name": "x" * 500, "role": "member", "tier": "free"},
+        {},
+    ],
+)
 def test_bad_admin_edits_are_refused_and_nothing_changes(admin_client, make_user, data):
     target = make_user(name="Before")
     token = AuthActions(admin_client).csrf("/admin/users")
@@ -162,8 +173,11 @@ def test_bad_admin_edits_are_refused_and_nothing_changes(admin_client, make_user
 def test_a_login_post_with_garbage_bytes_is_shown_the_form_again(client, make_user):
     make_user(email="known@example.org")
     token = AuthActions(client).csrf()
-    response = client.post("/login", data=b"email=%ff%fe&password=%00&csrf_token=" + token.encode(),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/login",
+        data=b"email=%ff%fe&password=%00&csrf_token=" + token.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200
     assert "Sign in" in response.get_data(as_text=True)
 
@@ -175,7 +189,9 @@ def test_nul_characters_in_a_login_are_a_failed_login_not_a_500(client, make_use
     # PostgreSQL refuses NUL in text; CI's PostgreSQL run is where this used to be a 500.
     make_user(email="known@example.org")
     token = AuthActions(client).csrf()
-    page = client.post("/login", data={"email": f"known{NUL}@example.org", "password": PASSWORD, "csrf_token": token})
+    page = client.post(
+        "/login", data={"email": f"known{NUL}@example.org", "password": PASSWORD, "csrf_token": token}
+    )
     assert page.status_code == 200
     assert "That email and password do not match an active account." in page.get_data(as_text=True)
     api = client.post("/api/auth/login", json={"email": f"known@example.org{NUL}", "password": PASSWORD})
@@ -185,13 +201,23 @@ def test_nul_characters_in_a_login_are_a_failed_login_not_a_500(client, make_use
 def test_nul_characters_in_admin_forms_are_refused_not_a_500(admin_client, make_user):
     target = make_user(name="Before")
     token = AuthActions(admin_client).csrf("/admin/users")
-    created = admin_client.post("/admin/users/new", data={
-        "csrf_token": token, "name": f"Nul{NUL}Name", "email": "nul@example.org", "password": "a-long-password",
-        "role": "member", "tier": "free"})
+    created = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "name": f"Nul{NUL}Name",
+            "email": "nul@example.org",
+            "password": "a-long-password",
+            "role": "member",
+            "tier": "free",
+        },
+    )
     assert created.status_code == 200
     assert User.by_email("nul@example.org") is None
-    edited = admin_client.post(f"/admin/users/{target.id}", data={
-        "csrf_token": token, "name": f"After{NUL}", "role": "member", "tier": "free"})
+    edited = admin_client.post(
+        f"/admin/users/{target.id}",
+        data={"csrf_token": token, "name": f"After{NUL}", "role": "member", "tier": "free"},
+    )
     assert edited.status_code == 200
     assert "must not contain control characters" in edited.get_data(as_text=True)
     db.session.rollback()  # only what the request committed

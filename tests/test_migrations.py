@@ -16,9 +16,15 @@ from portal import create_app
 from portal.extensions import db
 from portal.redis_runtime import limiter_storage_uri
 
-
-MODEL_TABLES = {"users", "media_assets", "media_tags", "captions", "training_sessions", "events",
-                "webhook_deliveries"}
+MODEL_TABLES = {
+    "users",
+    "media_assets",
+    "media_tags",
+    "captions",
+    "training_sessions",
+    "events",
+    "webhook_deliveries",
+}
 
 
 @pytest.fixture
@@ -32,8 +38,11 @@ def keep_logging():
     manager = logging.Logger.manager
     root = logging.getLogger()
     saved_root = (root.level, root.handlers[:])
-    saved = {name: (lg.disabled, lg.level, lg.handlers[:], lg.propagate)
-             for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    saved = {
+        name: (lg.disabled, lg.level, lg.handlers[:], lg.propagate)
+        for name, lg in manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
     yield
     root.setLevel(saved_root[0])
     root.handlers[:] = saved_root[1]
@@ -71,12 +80,15 @@ def empty_database(tmp_path):
 def migration_app(empty_database, redis_url, keep_logging):
     """The portal on the empty database, without `create_all`: only migrations build its schema."""
     url, engine_options = empty_database
-    app = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options},
-        "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
-    })
+    app = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options},
+            "REDIS_URL": redis_url,
+            "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
+        },
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -99,7 +111,9 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(migration_app):
     upgrade()
     assert MODEL_TABLES <= set(inspect(db.engine).get_table_names())
     with db.engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision(migration_app)
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision(
+            migration_app
+        )
     assert schema_differences() == []
 
 

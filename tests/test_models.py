@@ -36,7 +36,9 @@ def test_email_is_stored_trimmed_and_lower_cased(app):
     assert db.session.scalar(text("SELECT email FROM users")) == "mixed.case@example.org"
 
 
-@pytest.mark.parametrize("second", ["ann@example.org", "ANN@example.org", "Ann@Example.Org", " ann@example.org"])
+@pytest.mark.parametrize(
+    "second", ["ann@example.org", "ANN@example.org", "Ann@Example.Org", " ann@example.org"]
+)
 def test_email_is_unique_whatever_its_case(app, second):
     db.session.add(new_user("ann@example.org"))
     db.session.commit()
@@ -78,22 +80,31 @@ def test_enums_are_stored_as_their_values(app):
     user = new_user("staff@example.org", role=Role.INSTRUCTOR, tier=Tier.LIFETIME)
     db.session.add(user)
     db.session.flush()
-    db.session.add(MediaAsset(title="Kata", created_by=user.id, access_level=MediaAccessLevel.TIER_SPECIFIC,
-                              required_tier=Tier.PREMIUM, status=MediaAssetStatus.READY))
+    db.session.add(
+        MediaAsset(
+            title="Kata",
+            created_by=user.id,
+            access_level=MediaAccessLevel.TIER_SPECIFIC,
+            required_tier=Tier.PREMIUM,
+            status=MediaAssetStatus.READY,
+        )
+    )
     db.session.add(TrainingSession(title="Monday class"))
     db.session.commit()
     assert db.session.execute(text("SELECT role, tier FROM users")).one() == ("instructor", "lifetime")
-    assert db.session.execute(text(
-        "SELECT media_type, storage_provider, status, access_level, required_tier FROM media_assets"
-    )).one() == ("video", "cloudflare_stream", "ready", "tier_specific", "premium")
+    assert db.session.execute(
+        text("SELECT media_type, storage_provider, status, access_level, required_tier FROM media_assets")
+    ).one() == ("video", "cloudflare_stream", "ready", "tier_specific", "premium")
     assert db.session.scalar(text("SELECT recording_status FROM training_sessions")) == "none"
 
 
 def test_enum_values_read_back_as_enums(app):
-    db.session.execute(text(
-        "INSERT INTO users (email, name, password_hash, role, tier, active, session_version, created_at, updated_at)"
-        " VALUES ('raw@example.org', '', 'x', 'admin', 'premium', true, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    ))
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, name, password_hash, role, tier, active, session_version, created_at, updated_at)"
+            " VALUES ('raw@example.org', '', 'x', 'admin', 'premium', true, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    )
     db.session.commit()
     user = User.by_email("raw@example.org")
     assert user.role is Role.ADMIN and user.tier is Tier.PREMIUM
@@ -104,11 +115,13 @@ def test_the_database_refuses_values_outside_an_enum(app, column, value):
     role, tier = ("'member'", "'free'")
     values = {"role": role, "tier": tier, column: f"'{value}'"}
     with pytest.raises(IntegrityError):
-        db.session.execute(text(
-            "INSERT INTO users (email, name, password_hash, role, tier, active, session_version, created_at,"
-            f" updated_at) VALUES ('bad@example.org', '', 'x', {values['role']}, {values['tier']}, true, 1,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))
+        db.session.execute(
+            text(
+                "INSERT INTO users (email, name, password_hash, role, tier, active, session_version, created_at,"
+                f" updated_at) VALUES ('bad@example.org', '', 'x', {values['role']}, {values['tier']}, true, 1,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     db.session.rollback()
     assert count(User) == 0
 
@@ -128,7 +141,11 @@ def test_tags_are_trimmed_lower_cased_deduplicated_and_sorted(app):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(MediaAsset, asset.id).tags == ["bo-jutsu", "karate", "kata"]
-    assert db.session.scalars(select(MediaTag.tag).order_by(MediaTag.tag)).all() == ["bo-jutsu", "karate", "kata"]
+    assert db.session.scalars(select(MediaTag.tag).order_by(MediaTag.tag)).all() == [
+        "bo-jutsu",
+        "karate",
+        "kata",
+    ]
 
 
 def test_assets_can_be_found_by_tag(app):
@@ -136,9 +153,7 @@ def test_assets_can_be_found_by_tag(app):
     first.tags, second.tags = ["kata", "karate"], ["karate"]
     db.session.add_all([first, second])
     db.session.commit()
-    found = db.session.scalars(
-        select(MediaAsset.title).join(MediaTag).where(MediaTag.tag == "kata")
-    ).all()
+    found = db.session.scalars(select(MediaAsset.title).join(MediaTag).where(MediaTag.tag == "kata")).all()
     assert found == ["One"]
 
 
@@ -159,11 +174,13 @@ def test_one_caption_track_per_asset_and_language(app):
     first, second = MediaAsset(title="One"), MediaAsset(title="Two")
     db.session.add_all([first, second])
     db.session.flush()
-    db.session.add_all([
-        Caption(asset_id=first.id, language="en", label="English"),
-        Caption(asset_id=first.id, language="de", label="Deutsch"),
-        Caption(asset_id=second.id, language="en", label="English"),
-    ])
+    db.session.add_all(
+        [
+            Caption(asset_id=first.id, language="en", label="English"),
+            Caption(asset_id=first.id, language="de", label="Deutsch"),
+            Caption(asset_id=second.id, language="en", label="English"),
+        ]
+    )
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(MediaAsset, first.id).caption_languages == ["de", "en"]
@@ -196,7 +213,9 @@ def test_asset_defaults_follow_the_seed(app):
 
 
 def test_a_stream_video_belongs_to_one_asset(app):
-    db.session.add_all([MediaAsset(title="A", stream_video_id="uid-1"), MediaAsset(title="B", stream_video_id="uid-1")])
+    db.session.add_all(
+        [MediaAsset(title="A", stream_video_id="uid-1"), MediaAsset(title="B", stream_video_id="uid-1")]
+    )
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

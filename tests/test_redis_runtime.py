@@ -8,7 +8,13 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 
-from portal.redis_runtime import EmbeddedRedis, RedisServices, get_redis_services, limiter_storage_uri, socket_url
+from portal.redis_runtime import (
+    EmbeddedRedis,
+    RedisServices,
+    get_redis_services,
+    limiter_storage_uri,
+    socket_url,
+)
 
 
 def add(a, b):
@@ -73,8 +79,9 @@ def test_a_stale_socket_file_does_not_stop_a_start(embedded):
 
 
 def test_app_without_redis_url_starts_the_embedded_server_on_first_use(tmp_path):
-    services = RedisServices({"REDIS_URL": None, "EMBEDDED_REDIS_DIR": str(tmp_path / "embedded"),
-                              "RQ_QUEUES": ("default",)})
+    services = RedisServices(
+        {"REDIS_URL": None, "EMBEDDED_REDIS_DIR": str(tmp_path / "embedded"), "RQ_QUEUES": ("default",)}
+    )
     assert services.url.startswith("unix://")
     assert limiter_storage_uri(services.url).startswith("redis+unix:///")
     assert not services.embedded.is_running()  # nothing happens until it is needed
@@ -94,7 +101,10 @@ def test_app_uses_its_redis_url_and_names_its_queues(app, redis_url):
     assert services.url == redis_url and services.embedded is None
     assert app.config["RATELIMIT_STORAGE_URI"] == limiter_storage_uri(redis_url)
     assert [services.queue(name).name for name in ("default", "uploads", "webhooks")] == [
-        "default", "uploads", "webhooks"]
+        "default",
+        "uploads",
+        "webhooks",
+    ]
     with pytest.raises(KeyError):
         services.queue("nope")
 

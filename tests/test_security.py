@@ -1,7 +1,7 @@
 """Security baseline: headers on every response, CSRF, cookie flags, session lifetime, throttling."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -45,9 +45,14 @@ def set_cookie(response, name):
 @pytest.fixture
 def production_app(redis_url):
     """A production-configured portal (HTTPS, Cloudflare backend) on an in-memory database."""
-    app = create_app(ProductionConfig, overrides=production_settings(
-        redis_url, RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url), LOGIN_LIMIT_PER_IP="2 per minute",
-    ))
+    app = create_app(
+        ProductionConfig,
+        overrides=production_settings(
+            redis_url,
+            RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+            LOGIN_LIMIT_PER_IP="2 per minute",
+        ),
+    )
     with app.app_context():
         db.create_all()
         app.extensions["redis"].connection.flushdb()
@@ -59,9 +64,17 @@ def production_app(redis_url):
 
 # --- headers -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, status", [
-    ("/", 200), ("/login", 200), ("/no-such-page", 404), ("/admin/users", 302), ("/static/css/portal.css", 200),
-])
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/", 200),
+        ("/login", 200),
+        ("/no-such-page", 404),
+        ("/admin/users", 302),
+        ("/static/css/portal.css", 200),
+    ],
+)
 def test_every_page_response_carries_the_security_headers(client, path, status):
     response = client.get(path)
     response.close()  # a static file is streamed from disk
@@ -76,10 +89,15 @@ def test_every_page_response_carries_the_security_headers(client, path, status):
     assert "Strict-Transport-Security" not in response.headers  # not over plain-HTTP development
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("get", "/api/auth/me", 401), ("get", "/api/no-such-endpoint", 404), ("post", "/api/auth/login", 415),
-    ("get", "/api/auth/login", 405),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/auth/me", 401),
+        ("get", "/api/no-such-endpoint", 404),
+        ("post", "/api/auth/login", 415),
+        ("get", "/api/auth/login", 405),
+    ],
+)
 def test_api_responses_may_not_be_framed(client, method, path, status):
     response = getattr(client, method)(path)
     assert response.status_code == status
@@ -119,6 +137,7 @@ def test_signed_in_pages_are_not_cached(client, auth, make_user):
 
 # --- cookies -------------------------------------------------------------------------------------
 
+
 def test_session_cookie_is_httponly_and_samesite_lax(client):
     _, attributes = set_cookie(client.get("/login"), "session")
     assert "httponly" in attributes
@@ -131,7 +150,7 @@ def test_signed_in_session_cookie_lasts_at_most_twelve_hours(client, make_user):
     response = AuthActions(client).login(user.email)
     _, attributes = set_cookie(response, "session")
     expires = parsedate_to_datetime(attributes["expires"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert now + timedelta(hours=11, minutes=55) < expires <= now + timedelta(hours=12, minutes=1)
 
 
@@ -139,7 +158,7 @@ def test_remember_cookie_lasts_at_most_thirty_days(client, make_user):
     response = AuthActions(client).login(make_user().email, remember=True)
     _, attributes = set_cookie(response, "remember_token")
     expires = parsedate_to_datetime(attributes["expires"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert now + timedelta(days=29) < expires <= now + timedelta(days=30, minutes=1)
     assert "httponly" in attributes
     assert attributes["samesite"] == "Lax"
@@ -156,9 +175,15 @@ def test_production_cookies_are_secure(production_app):
     _, attributes = set_cookie(page, "session")
     assert {"secure", "httponly"} <= attributes.keys() and attributes["samesite"] == "Lax"
     response = client.post(
-        "/login", base_url=HTTPS, headers={"Referer": HTTPS + "/login"},
-        data={"email": "prod@example.org", "password": PASSWORD, "remember": "y",
-              "csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        "/login",
+        base_url=HTTPS,
+        headers={"Referer": HTTPS + "/login"},
+        data={
+            "email": "prod@example.org",
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        },
     )
     assert response.status_code == 302
     for name in ("session", "remember_token"):
@@ -170,13 +195,20 @@ def test_production_refuses_a_post_from_another_https_origin(production_app):
     client = production_app.test_client()
     page = client.get("/login", base_url=HTTPS)
     response = client.post(
-        "/login", base_url=HTTPS, headers={"Referer": "https://evil.example.com/login"},
-        data={"email": "x@example.org", "password": "x", "csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        "/login",
+        base_url=HTTPS,
+        headers={"Referer": "https://evil.example.com/login"},
+        data={
+            "email": "x@example.org",
+            "password": "x",
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        },
     )
     assert response.status_code == 400
 
 
 # --- absolute session lifetime --------------------------------------------------------------------
+
 
 def age_session(client, seconds):
     with client.session_transaction() as session:
@@ -231,13 +263,16 @@ def test_bearer_calls_are_not_subject_to_the_session_clock(client, make_user, ap
 
 # --- CSRF ----------------------------------------------------------------------------------------
 
+
 def test_every_state_changing_page_refuses_a_post_without_csrf_token(admin_client, make_user):
     target = make_user()
     for path, data in [
         ("/login", {"email": "a@example.org", "password": "x"}),
         ("/logout", {}),
-        ("/admin/users/new", {"email": "new@example.org", "password": "long-enough-pw", "role": "member",
-                              "tier": "free"}),
+        (
+            "/admin/users/new",
+            {"email": "new@example.org", "password": "long-enough-pw", "role": "member", "tier": "free"},
+        ),
         (f"/admin/users/{target.id}", {"name": "x", "role": "admin", "tier": "free"}),
         (f"/admin/users/{target.id}/active", {"active": "0"}),
     ]:
@@ -263,6 +298,7 @@ def test_csrf_token_of_another_session_is_refused(app, make_user):
 
 
 # --- throttling (the sign-in page; the API's is in test_api_auth) ---------------------------------
+
 
 def test_sign_in_page_is_throttled_per_ip(app_factory):
     app = app_factory(LOGIN_LIMIT_PER_IP="3 per minute")
@@ -304,15 +340,20 @@ def test_behind_the_tls_proxy_each_client_ip_has_its_own_login_budget(production
     client = production_app.test_client()
 
     def attempt(forwarded_for):
-        return client.post("/api/auth/login", base_url=HTTPS, json={"email": "x@example.org", "password": "x"},
-                           environ_base={"REMOTE_ADDR": "10.0.0.2"},
-                           headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"})
+        return client.post(
+            "/api/auth/login",
+            base_url=HTTPS,
+            json={"email": "x@example.org", "password": "x"},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},
+            headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"},
+        )
 
     assert attempt("203.0.113.5").status_code == 401
     assert attempt("198.51.100.1, 203.0.113.5").status_code == 401  # a spoofed first entry changes nothing
     assert attempt("203.0.113.5").status_code == 429
-    assert attempt("203.0.113.77").status_code == 401  # another member behind the same proxy is not locked out
-
+    assert (
+        attempt("203.0.113.77").status_code == 401
+    )  # another member behind the same proxy is not locked out
 
 
 def test_static_files_never_touch_the_database(login_as):

@@ -17,9 +17,14 @@ from portal.services.stream import init_app
 def app(emulator, tmp_path):
     """A bare Flask app with the Stream client and CLI registered, pointed at the emulator."""
     app = Flask(__name__)
-    app.config.update(TESTING=True, STREAM_BACKEND="emulator", CLOUDFLARE_API_BASE=emulator.api_base,
-                      STREAM_CUSTOMER_BASE_URL=emulator.url, STREAM_SETTINGS_FILE=str(tmp_path / "stream.json"),
-                      PORTAL_BASE_URL="http://portal.test")
+    app.config.update(
+        TESTING=True,
+        STREAM_BACKEND="emulator",
+        CLOUDFLARE_API_BASE=emulator.api_base,
+        STREAM_CUSTOMER_BASE_URL=emulator.url,
+        STREAM_SETTINGS_FILE=str(tmp_path / "stream.json"),
+        PORTAL_BASE_URL="http://portal.test",
+    )
     init_app(app)
     app.cli.add_command(stream_cli)
     return app
@@ -30,8 +35,11 @@ def test_setup_prints_and_saves_settings_that_then_sign_playable_urls(app, sampl
     result = app.test_cli_runner().invoke(args=["stream", "setup", "--save", path])
     assert result.exit_code == 0, result.output
     printed = dict(line.split("=", 1) for line in result.output.splitlines() if not line.startswith("#"))
-    assert set(printed) == {"CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY",
-                            "CLOUDFLARE_STREAM_WEBHOOK_SECRET"}
+    assert set(printed) == {
+        "CLOUDFLARE_STREAM_SIGNING_KEY_ID",
+        "CLOUDFLARE_STREAM_SIGNING_KEY",
+        "CLOUDFLARE_STREAM_WEBHOOK_SECRET",
+    }
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     saved = json.loads(Path(path).read_text(encoding="utf-8"))
     assert {k: saved[k] for k in printed} == printed

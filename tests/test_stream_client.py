@@ -5,8 +5,8 @@ import os
 import threading
 import time
 from functools import partial
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +23,7 @@ VTT = "WEBVTT\n\n00:00.500 --> 00:01.500\nHajime\n"
 
 # -- helpers -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def sleeps():
     """Backoff delays the client asked for (recorded instead of slept)."""
@@ -30,8 +31,16 @@ def sleeps():
 
 
 def make_client(server, sleeps, **overrides):
-    kwargs = dict(api_base=server.api_base, account_id=ACCOUNT, api_token=TOKEN, customer_base_url=server.url,
-                  max_retries=3, backoff_base=0.01, timeout=30, sleep=sleeps.append)
+    kwargs = dict(
+        api_base=server.api_base,
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        customer_base_url=server.url,
+        max_retries=3,
+        backoff_base=0.01,
+        timeout=30,
+        sleep=sleeps.append,
+    )
     kwargs.update(overrides)
     return StreamClient(**kwargs)
 
@@ -113,10 +122,14 @@ class WebhookReceiver(BaseHTTPRequestHandler):
 
 # -- uploads -------------------------------------------------------------------------------------
 
+
 def test_basic_upload_processes_to_ready(client, emulator, sample_video):
     progress = []
-    video = client.upload_video(sample_video, {"title": "Heian Shodan", "creator": "instructor-1",
-                                               "meta": {"asset_id": "a1"}}, progress_callback=lambda *p: progress.append(p))
+    video = client.upload_video(
+        sample_video,
+        {"title": "Heian Shodan", "creator": "instructor-1", "meta": {"asset_id": "a1"}},
+        progress_callback=lambda *p: progress.append(p),
+    )
     assert video["meta"]["name"] == "Heian Shodan" and video["meta"]["asset_id"] == "a1"
     assert video["creator"] == "instructor-1" and video["requireSignedURLs"] is False
     size = os.path.getsize(sample_video)
@@ -129,9 +142,13 @@ def test_basic_upload_processes_to_ready(client, emulator, sample_video):
 def test_tus_upload_in_5_mib_chunks(client, emulator, random_file):
     size = random_file.stat().st_size
     offsets, created = [], []
-    result = client.upload_file_tus(random_file, metadata={"name": "big", "require_signed_urls": True},
-                                    chunk_size=5 * MiB, progress_callback=lambda o, t: offsets.append(o),
-                                    on_created=lambda url, uid: created.append((url, uid)))
+    result = client.upload_file_tus(
+        random_file,
+        metadata={"name": "big", "require_signed_urls": True},
+        chunk_size=5 * MiB,
+        progress_callback=lambda o, t: offsets.append(o),
+        on_created=lambda url, uid: created.append((url, uid)),
+    )
     assert offsets == [5 * MiB, 10 * MiB, size] and result["bytes_uploaded"] == size
     assert created == [(result["upload_url"], result["video_id"])]
     assert client.get_upload_offset(result["upload_url"]) == size
@@ -144,7 +161,9 @@ def test_large_file_goes_through_tus_via_upload_video(client, emulator, random_f
     monkeypatch.setattr("portal.services.stream.client.BASIC_UPLOAD_LIMIT", 10 * MiB)
     client.tus_chunk_size = 5 * MiB
     seen = []
-    video = client.upload_video(random_file, {"title": "Via tus"}, on_created=lambda url, uid: seen.append(uid))
+    video = client.upload_video(
+        random_file, {"title": "Via tus"}, on_created=lambda url, uid: seen.append(uid)
+    )
     assert seen == [video["uid"]] and video["meta"]["name"] == "Via tus"
     assert video["size"] == random_file.stat().st_size
     assert stored_bytes(emulator, video["uid"]) == random_file.read_bytes()
@@ -164,8 +183,11 @@ def test_copy_upload_fetches_from_a_url(client, sample_video):
 
 # -- videos --------------------------------------------------------------------------------------
 
+
 def test_get_update_list_delete(client, sample_video):
-    first = client.upload_video(sample_video, {"title": "Kata one", "creator": "c1", "meta": {"asset_id": "a1"}})
+    first = client.upload_video(
+        sample_video, {"title": "Kata one", "creator": "c1", "meta": {"asset_id": "a1"}}
+    )
     second = client.upload_video(sample_video, {"title": "Kumite two", "creator": "c2"})
     assert client.get_video(first["uid"])["uid"] == first["uid"]
 
@@ -194,14 +216,16 @@ def test_captions_vtt_and_srt(client, sample_video, tmp_path):
     assert client.upload_captions(uid, VTT.encode(), "en", label="English")["language"] == "en"
     assert client.upload_captions(uid, str(srt), "fr")["status"] == "ready"
     assert {c["language"] for c in client.list_captions(uid)} == {"en", "fr"}
-    vtt = requests.get(f"{client.stream_url}/{uid}/captions/fr/vtt",
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
+    vtt = requests.get(
+        f"{client.stream_url}/{uid}/captions/fr/vtt", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    ).text
     assert vtt.startswith("WEBVTT") and "00:00:00.500 --> 00:00:01.500" in vtt
     assert client.delete_captions(uid, "en") is True
     assert [c["language"] for c in client.list_captions(uid)] == ["fr"]
 
 
 # -- keys, webhook, signed playback --------------------------------------------------------------
+
 
 def test_keys_and_webhook_setup_deliver_a_verifiable_webhook(client, sample_video):
     received = []
@@ -233,11 +257,18 @@ def test_signed_urls_play_and_expired_ones_are_refused(keyed, sample_video):
     uid = keyed.upload_video(sample_video, {"title": "Members only", "require_signed_urls": True})["uid"]
     wait_for_state(keyed, uid)
     assert requests.get(keyed.iframe_url(uid), timeout=10).status_code in (401, 403)
-    assert requests.get(keyed.generate_signed_url(uid, expiry_seconds=600, user_id=7), timeout=10).status_code == 200
+    assert (
+        requests.get(keyed.generate_signed_url(uid, expiry_seconds=600, user_id=7), timeout=10).status_code
+        == 200
+    )
     expired = keyed.sign_token(uid, expiry_seconds=60, now=time.time() - 3600)
     assert requests.get(keyed.iframe_url(expired), timeout=10).status_code in (401, 403)
-    forged = sign_token(uid, keyed.signing_key_id, rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                        expiry_seconds=60)
+    forged = sign_token(
+        uid,
+        keyed.signing_key_id,
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        expiry_seconds=60,
+    )
     assert requests.get(keyed.iframe_url(forged), timeout=10).status_code in (401, 403)
 
 
@@ -254,6 +285,7 @@ def test_thumbnails_plain_and_signed(keyed, sample_video):
 
 
 # -- faults --------------------------------------------------------------------------------------
+
 
 def test_429_with_retry_after_then_success(client, emulator, sample_video, sleeps):
     uid = client.upload_video(sample_video, {"title": "x"})["uid"]
@@ -286,8 +318,15 @@ def test_wrong_token_gets_cloudflare_10000_and_is_not_leaked(emulator, sleeps):
 
 
 def test_unreachable_server_is_retried_then_raises(sleeps):
-    dead = StreamClient(api_base="http://127.0.0.1:9/client/v4", account_id=ACCOUNT, api_token=TOKEN,
-                        customer_base_url="http://127.0.0.1:9", max_retries=2, sleep=sleeps.append, timeout=2)
+    dead = StreamClient(
+        api_base="http://127.0.0.1:9/client/v4",
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        customer_base_url="http://127.0.0.1:9",
+        max_retries=2,
+        sleep=sleeps.append,
+        timeout=2,
+    )
     with pytest.raises(StreamError) as info:
         dead.get_video("x")
     assert info.value.status_code is None and len(sleeps) == 2
@@ -296,7 +335,9 @@ def test_unreachable_server_is_retried_then_raises(sleeps):
 def test_dropped_patch_is_resumed_from_head(client, emulator, random_file):
     arm(emulator, kind="drop_patch", after_bytes=3 * MiB, count=1)
     offsets = []
-    result = client.upload_file_tus(random_file, chunk_size=5 * MiB, progress_callback=lambda o, t: offsets.append(o))
+    result = client.upload_file_tus(
+        random_file, chunk_size=5 * MiB, progress_callback=lambda o, t: offsets.append(o)
+    )
     size = random_file.stat().st_size
     assert offsets[0] == 3 * MiB and offsets[-1] == size
     assert offsets == [3 * MiB, 8 * MiB, size]
@@ -322,13 +363,17 @@ def test_patch_500_is_retried(client, emulator, random_file, sleeps):
 
 def test_409_offset_mismatch_is_recovered_and_a_known_url_resumes(emulator, client, random_file, sleeps):
     created = client.initiate_chunked_upload(random_file.stat().st_size, {"name": "resume me"})
-    first = random_file.read_bytes()[:5 * MiB]
+    first = random_file.read_bytes()[: 5 * MiB]
     assert client.upload_chunk(created["upload_url"], first, 0) == 5 * MiB
-    assert client.upload_chunk(created["upload_url"], first, 0) == 5 * MiB   # stale offset: 409, then HEAD
-    restarted = make_client(emulator, sleeps)                              # a retried job, new process
+    assert client.upload_chunk(created["upload_url"], first, 0) == 5 * MiB  # stale offset: 409, then HEAD
+    restarted = make_client(emulator, sleeps)  # a retried job, new process
     offsets = []
-    done = restarted.upload_file_tus(random_file, upload_url=created["upload_url"], chunk_size=5 * MiB,
-                                     progress_callback=lambda o, t: offsets.append(o))
+    done = restarted.upload_file_tus(
+        random_file,
+        upload_url=created["upload_url"],
+        chunk_size=5 * MiB,
+        progress_callback=lambda o, t: offsets.append(o),
+    )
     assert offsets == [10 * MiB, random_file.stat().st_size] and done["video_id"] is None
     assert [v["uid"] for v in client.list_videos()["videos"]] == [created["video_id"]]
     assert stored_bytes(emulator, created["video_id"]) == random_file.read_bytes()
@@ -340,7 +385,6 @@ def test_resuming_a_url_with_another_file_is_refused(client, random_file, sample
         client.upload_file_tus(sample_video, upload_url=created["upload_url"])
 
 
-
 def test_tus_chunks_stream_through_one_small_buffer(client, emulator, random_file, monkeypatch):
     """Memory is bounded by one read block, not by the chunk: every PATCH body is handed to the
     socket in blocks of at most 1 MiB, all views of the same reusable buffer."""
@@ -349,8 +393,14 @@ def test_tus_chunks_stream_through_one_small_buffer(client, emulator, random_fil
     def spying_request(method, url, **kwargs):
         if method == "PATCH":
             body = kwargs["data"]
-            kwargs["data"] = type("Spy", (), {"__len__": lambda self: len(body),
-                                              "__iter__": lambda self: (blocks.append(b) or b for b in body)})()
+            kwargs["data"] = type(
+                "Spy",
+                (),
+                {
+                    "__len__": lambda self: len(body),
+                    "__iter__": lambda self: (blocks.append(b) or b for b in body),
+                },
+            )()
         return send(method, url, **kwargs)
 
     monkeypatch.setattr(client.http.session, "request", spying_request)
@@ -361,10 +411,18 @@ def test_tus_chunks_stream_through_one_small_buffer(client, emulator, random_fil
     assert stored_bytes(emulator, result["video_id"]) == random_file.read_bytes()
 
 
-def test_basic_upload_whose_follow_up_edit_fails_leaves_no_public_orphan(client, emulator, sample_video, sleeps):
+def test_basic_upload_whose_follow_up_edit_fails_leaves_no_public_orphan(
+    client, emulator, sample_video, sleeps
+):
     """requireSignedURLs can only be set after a basic upload; if that edit fails, the video must not stay."""
-    arm(emulator, kind="status", status=500, count=None, method="POST",
-        path_prefix=f"/client/v4/accounts/{ACCOUNT}/stream/")
+    arm(
+        emulator,
+        kind="status",
+        status=500,
+        count=None,
+        method="POST",
+        path_prefix=f"/client/v4/accounts/{ACCOUNT}/stream/",
+    )
     with pytest.raises(StreamError):
         client.upload_video(sample_video, {"title": "Members only", "require_signed_urls": True})
     requests.delete(f"{emulator.url}/__emulator__/faults", timeout=10).raise_for_status()

@@ -23,13 +23,20 @@ def assert_envelope_400(response):
 
 
 def tus_create(http, server, length, **headers):
-    response = http.post(stream_url(server), headers={**TUS, "Upload-Length": str(length), **headers}, timeout=10)
+    response = http.post(
+        stream_url(server), headers={**TUS, "Upload-Length": str(length), **headers}, timeout=10
+    )
     assert response.status_code == 201, response.text
     return response.headers["Location"], response.headers["stream-media-id"]
 
 
 def patch(http, location, offset, data, **headers):
-    headers = {**TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream", **headers}
+    headers = {
+        **TUS,
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+        **headers,
+    }
     return http.patch(location, data=data, headers=headers, timeout=30)
 
 
@@ -48,7 +55,9 @@ def test_bad_list_parameters_are_refused_not_crashed(emulator, http, query):
 @pytest.mark.parametrize("value", [1e300, -1e300, "99999999999999999"])
 def test_out_of_range_timestamps_on_edit_are_refused(emulator, http, value):
     _, uid = tus_create(http, emulator, 10)
-    assert_envelope_400(http.post(stream_url(emulator, f"/{uid}"), json={"scheduledDeletion": value}, timeout=10))
+    assert_envelope_400(
+        http.post(stream_url(emulator, f"/{uid}"), json={"scheduledDeletion": value}, timeout=10)
+    )
     assert_envelope_400(http.post(stream_url(emulator, f"/{uid}"), json={"uploadExpiry": value}, timeout=10))
 
 
@@ -56,19 +65,36 @@ def test_unparseable_copy_url_is_refused(emulator, http):
     assert_envelope_400(http.post(stream_url(emulator, "/copy"), json={"url": "http://[::1"}, timeout=10))
 
 
-@pytest.mark.parametrize("body", ['{"exp": "nan"}', '{"exp": "inf"}', '{"exp": 1e400}', '{"nbf": "nan"}',
-                                  '{"nbf": "-inf"}', '{"id": {"a": 1}, "pem": "AAAA"}', '{"id": 7, "pem": "AAAA"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"exp": "nan"}',
+        '{"exp": "inf"}',
+        '{"exp": 1e400}',
+        '{"nbf": "nan"}',
+        '{"nbf": "-inf"}',
+        '{"id": {"a": 1}, "pem": "AAAA"}',
+        '{"id": 7, "pem": "AAAA"}',
+    ],
+)
 def test_token_endpoint_refuses_non_finite_times_and_odd_key_ids(emulator, http, body):
     _, uid = tus_create(http, emulator, 10)
-    response = http.post(stream_url(emulator, f"/{uid}/token"), data=body,
-                         headers={"Content-Type": "application/json"}, timeout=10)
+    response = http.post(
+        stream_url(emulator, f"/{uid}/token"),
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert_envelope_400(response)
 
 
 def test_tus_expiry_metadata_is_validated_and_formatted(emulator, http):
     garbage = base64.b64encode(b"garbage").decode()
-    response = http.post(stream_url(emulator), headers={**TUS, "Upload-Length": "10",
-                                                        "Upload-Metadata": f"expiry {garbage}"}, timeout=10)
+    response = http.post(
+        stream_url(emulator),
+        headers={**TUS, "Upload-Length": "10", "Upload-Metadata": f"expiry {garbage}"},
+        timeout=10,
+    )
     assert_envelope_400(response)
     expiry = base64.b64encode(b"2030-02-27T07:20:50Z").decode()
     _, uid = tus_create(http, emulator, 10, **{"Upload-Metadata": f"expiry {expiry}"})
@@ -81,8 +107,9 @@ def test_token_whose_exp_is_nan_does_not_play(emulator, http):
     _, uid = tus_create(http, emulator, 10)
     key = http.post(stream_url(emulator, "/keys"), timeout=10).json()["result"]
     pem = base64.b64decode(key["pem"])
-    token = jwt.encode({"sub": uid, "kid": key["id"], "exp": "NaN"}, pem, algorithm="RS256",
-                       headers={"kid": key["id"]})
+    token = jwt.encode(
+        {"sub": uid, "kid": key["id"], "exp": "NaN"}, pem, algorithm="RS256", headers={"kid": key["id"]}
+    )
     response = requests.get(f"{emulator.url}/{token}/iframe", timeout=10)
     assert response.status_code == 401
 
@@ -90,8 +117,9 @@ def test_token_whose_exp_is_nan_does_not_play(emulator, http):
 def test_a_dropped_final_patch_still_completes_the_upload(emulator, http):
     """The drop keeps every byte of the last chunk: the upload is whole and must go on to processing."""
     location, uid = tus_create(http, emulator, 1000)
-    requests.post(f"{emulator.url}/__emulator__/faults", json={"kind": "drop_patch", "after_bytes": 1000},
-                  timeout=10).raise_for_status()
+    requests.post(
+        f"{emulator.url}/__emulator__/faults", json={"kind": "drop_patch", "after_bytes": 1000}, timeout=10
+    ).raise_for_status()
     with pytest.raises(requests.ConnectionError):
         patch(http, location, 0, b"x" * 1000)
     head = http.head(location, headers=TUS, timeout=10)
@@ -105,8 +133,12 @@ def test_a_dropped_final_patch_still_completes_the_upload(emulator, http):
 
 
 def test_non_finite_delay_fault_is_refused(emulator):
-    response = requests.post(f"{emulator.url}/__emulator__/faults", data='{"kind": "delay", "seconds": NaN}',
-                             headers={"Content-Type": "application/json"}, timeout=10)
+    response = requests.post(
+        f"{emulator.url}/__emulator__/faults",
+        data='{"kind": "delay", "seconds": NaN}',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 400
     assert requests.get(f"{emulator.url}/__emulator__/faults", timeout=10).json()["faults"] == []
 
@@ -139,8 +171,12 @@ def test_deleting_a_video_while_it_is_processed_leaves_no_files(emulator, http, 
 def test_json_body_of_wrong_shape_is_a_decoding_error(emulator, http):
     _, uid = tus_create(http, emulator, 10)
     for data in (b"{", b"[1]", b"\xff\xfe", json.dumps("text").encode()):
-        response = http.post(stream_url(emulator, f"/{uid}"), data=data,
-                             headers={"Content-Type": "application/json"}, timeout=10)
+        response = http.post(
+            stream_url(emulator, f"/{uid}"),
+            data=data,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
         assert_envelope_400(response)
 
 
@@ -150,8 +186,10 @@ def test_deleting_a_dot_segment_uid_removes_nothing(emulator, http, uid):
     _, kept = tus_create(http, emulator, 10)
     state_dir = emulator.emulator.state_dir
     with socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as sock:
-        sock.sendall(f"DELETE /client/v4/accounts/{ACCOUNT}/stream/{uid} HTTP/1.1\r\nHost: x\r\n"
-                     f"Authorization: {AUTH['Authorization']}\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"DELETE /client/v4/accounts/{ACCOUNT}/stream/{uid} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {AUTH['Authorization']}\r\nConnection: close\r\n\r\n".encode()
+        )
         status_line = sock.recv(200).split(b"\r\n")[0]
     assert b" 404 " in status_line
     assert (state_dir / "keys.json").is_file()
@@ -207,7 +245,9 @@ def test_a_video_deleted_during_a_patch_answers_404_not_500(emulator, http, monk
 @pytest.mark.parametrize("header", ["Origin", "Referer"])
 def test_an_unparseable_embedding_origin_is_refused_not_crashed(emulator, http, header):
     _, uid = tus_create(http, emulator, 10)
-    http.post(stream_url(emulator, f"/{uid}"), json={"allowedOrigins": ["example.com"]}, timeout=10).raise_for_status()
+    http.post(
+        stream_url(emulator, f"/{uid}"), json={"allowedOrigins": ["example.com"]}, timeout=10
+    ).raise_for_status()
     response = requests.get(f"{emulator.url}/{uid}/iframe", headers={header: "http://[bad"}, timeout=10)
     assert response.status_code == 403
 
@@ -224,11 +264,14 @@ def test_tokens_with_another_algorithm_are_refused_even_keyed_with_the_public_ke
     from cryptography.hazmat.primitives import serialization
 
     _, uid = tus_create(http, emulator, 10)
-    http.post(stream_url(emulator, f"/{uid}"), json={"requireSignedURLs": True}, timeout=10).raise_for_status()
+    http.post(
+        stream_url(emulator, f"/{uid}"), json={"requireSignedURLs": True}, timeout=10
+    ).raise_for_status()
     key = http.post(stream_url(emulator, "/keys"), timeout=10).json()["result"]
     private = serialization.load_pem_private_key(base64.b64decode(key["pem"]), None)
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     claims = _b64url(json.dumps({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 600}).encode())
 
     def forged(alg, signer):
@@ -240,6 +283,10 @@ def test_tokens_with_another_algorithm_are_refused_even_keyed_with_the_public_ke
     unsigned = forged("none", lambda msg: "")
     for token in (hs256, rs256_hmac, unsigned):
         assert requests.get(f"{emulator.url}/{token}/iframe", timeout=10).status_code == 401
-    good = jwt.encode({"sub": uid, "kid": key["id"], "exp": int(time.time()) + 600}, private, algorithm="RS256",
-                      headers={"kid": key["id"]})
+    good = jwt.encode(
+        {"sub": uid, "kid": key["id"], "exp": int(time.time()) + 600},
+        private,
+        algorithm="RS256",
+        headers={"kid": key["id"]},
+    )
     assert requests.get(f"{emulator.url}/{good}/iframe", timeout=10).status_code == 200

@@ -3,7 +3,7 @@ the apply job (idempotent, raising), and reconciling with Stream."""
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import SimpleWorker
@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from portal.extensions import db
-from portal.jobs.webhooks import apply_stream_webhook, reconcile_command
+from portal.jobs.webhooks import apply_stream_webhook, enqueue_unprocessed_deliveries, reconcile_command
 from portal.models import (
     EntityType,
     MediaAsset,
@@ -22,7 +22,6 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.services import stream_events
-from portal.jobs.webhooks import enqueue_unprocessed_deliveries
 from portal.services.stream_events import apply_video, record_delivery
 
 UID = "0123456789abcdef0123456789abcdef"
@@ -30,9 +29,16 @@ UID = "0123456789abcdef0123456789abcdef"
 
 def video(state, modified="2024-05-01T10:00:00.000000Z", uid=UID, **extra):
     """A Stream video object in `state`."""
-    obj = {"uid": uid, "modified": modified, "status": {"state": state}, "duration": 12.4,
-           "input": {"width": 1280, "height": 720}, "thumbnail": "https://c/thumb.jpg",
-           "preview": "https://c/watch", "playback": {"hls": "https://c/manifest/video.m3u8"}}
+    obj = {
+        "uid": uid,
+        "modified": modified,
+        "status": {"state": state},
+        "duration": 12.4,
+        "input": {"width": 1280, "height": 720},
+        "thumbnail": "https://c/thumb.jpg",
+        "preview": "https://c/watch",
+        "playback": {"hls": "https://c/manifest/video.m3u8"},
+    }
     obj.update(extra)
     return obj
 
@@ -43,8 +49,13 @@ def asset(app):
     session = TrainingSession(title="Seminar", recording_status=RecordingStatus.PROCESSING)
     db.session.add(session)
     db.session.flush()
-    asset = MediaAsset(title="Seminar video", stream_video_id=UID, status=MediaAssetStatus.PROCESSING,
-                       entity_type=EntityType.TRAINING_SESSION, entity_id=session.id)
+    asset = MediaAsset(
+        title="Seminar video",
+        stream_video_id=UID,
+        status=MediaAssetStatus.PROCESSING,
+        entity_type=EntityType.TRAINING_SESSION,
+        entity_id=session.id,
+    )
     db.session.add(asset)
     db.session.commit()
     return asset
@@ -62,15 +73,22 @@ def record(body_video, signature_time=1_700_000_000):
 
 # -- applying a video object ------------------------------------------------------------------------
 
+
 def test_ready_fills_the_asset_and_its_training_session(asset):
     assert apply_video(asset, video("ready")) is True
     assert asset.status == MediaAssetStatus.READY and asset.processing_error is None
     assert (asset.duration_seconds, asset.width, asset.height) == (12, 1280, 720)
     assert (asset.thumbnail_url, asset.preview_url, asset.url) == (
-        "https://c/thumb.jpg", "https://c/watch", "https://c/manifest/video.m3u8")
+        "https://c/thumb.jpg",
+        "https://c/watch",
+        "https://c/manifest/video.m3u8",
+    )
     session = session_of(asset)
     assert (session.cloudflare_stream_id, session.video_url, session.recording_status) == (
-        UID, asset.url, RecordingStatus.READY)
+        UID,
+        asset.url,
+        RecordingStatus.READY,
+    )
 
 
 def test_unknown_sizes_are_left_empty(asset):
@@ -78,14 +96,21 @@ def test_unknown_sizes_are_left_empty(asset):
     assert (asset.duration_seconds, asset.width, asset.height) == (None, None, None)
 
 
-@pytest.mark.parametrize("status, expected", [
-    ({"state": "error", "errorReasonCode": "ERR_NON_VIDEO", "errorReasonText": "not a video"},
-     "ERR_NON_VIDEO: not a video"),
-    ({"state": "error", "errReasonCode": "ERR_DURATION_TOO_SHORT", "errReasonText": "too short"},
-     "ERR_DURATION_TOO_SHORT: too short"),
-    ({"state": "error", "errorReasonCode": "ERR_UNKNOWN"}, "ERR_UNKNOWN"),
-    ({"state": "error"}, "Stream could not process the video"),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (
+            {"state": "error", "errorReasonCode": "ERR_NON_VIDEO", "errorReasonText": "not a video"},
+            "ERR_NON_VIDEO: not a video",
+        ),
+        (
+            {"state": "error", "errReasonCode": "ERR_DURATION_TOO_SHORT", "errReasonText": "too short"},
+            "ERR_DURATION_TOO_SHORT: too short",
+        ),
+        ({"state": "error", "errorReasonCode": "ERR_UNKNOWN"}, "ERR_UNKNOWN"),
+        ({"state": "error"}, "Stream could not process the video"),
+    ],
+)
 def test_error_fails_the_asset_with_the_reason(asset, status, expected):
     assert apply_video(asset, video("error", status=status)) is True
     assert asset.status == MediaAssetStatus.FAILED and asset.processing_error == expected
@@ -95,19 +120,33 @@ def test_error_fails_the_asset_with_the_reason(asset, status, expected):
 T1, T2 = "2024-05-01T10:00:00.100000Z", "2024-05-01T10:00:00.100000001Z"  # nanoseconds newer
 
 
-@pytest.mark.parametrize("first, second, final", [
-    (video("ready", T1), video("inprogress", T2), MediaAssetStatus.READY),
-    (video("ready", T1), video("queued", T2), MediaAssetStatus.READY),
-    (video("error", T1), video("inprogress", T2), MediaAssetStatus.FAILED),
-    (video("error", T1), video("ready", "2024-05-01T10:00:01Z"), MediaAssetStatus.READY),
-    (video("error", "2024-05-01T10:00:01Z"), video("ready", T1), MediaAssetStatus.FAILED),
-    (video("ready", T1), video("error", "2024-05-01T10:00:01Z"), MediaAssetStatus.FAILED),
-    (video("ready", "2024-05-01T10:00:01Z"), video("error", T1), MediaAssetStatus.READY),
-    (video("ready", T1), video("error", T1), MediaAssetStatus.READY),          # a tie changes nothing
-    (video("ready", T1), video("error", None), MediaAssetStatus.READY),        # no time: not newer
-    (video("ready", T1), video("error", "yesterday"), MediaAssetStatus.READY),
-], ids=["ready-inprogress", "ready-queued", "error-inprogress", "error-newer-ready", "error-older-ready",
-        "ready-newer-error", "ready-older-error", "tie", "no-modified", "bad-modified"])
+@pytest.mark.parametrize(
+    "first, second, final",
+    [
+        (video("ready", T1), video("inprogress", T2), MediaAssetStatus.READY),
+        (video("ready", T1), video("queued", T2), MediaAssetStatus.READY),
+        (video("error", T1), video("inprogress", T2), MediaAssetStatus.FAILED),
+        (video("error", T1), video("ready", "2024-05-01T10:00:01Z"), MediaAssetStatus.READY),
+        (video("error", "2024-05-01T10:00:01Z"), video("ready", T1), MediaAssetStatus.FAILED),
+        (video("ready", T1), video("error", "2024-05-01T10:00:01Z"), MediaAssetStatus.FAILED),
+        (video("ready", "2024-05-01T10:00:01Z"), video("error", T1), MediaAssetStatus.READY),
+        (video("ready", T1), video("error", T1), MediaAssetStatus.READY),  # a tie changes nothing
+        (video("ready", T1), video("error", None), MediaAssetStatus.READY),  # no time: not newer
+        (video("ready", T1), video("error", "yesterday"), MediaAssetStatus.READY),
+    ],
+    ids=[
+        "ready-inprogress",
+        "ready-queued",
+        "error-inprogress",
+        "error-newer-ready",
+        "error-older-ready",
+        "ready-newer-error",
+        "ready-older-error",
+        "tie",
+        "no-modified",
+        "bad-modified",
+    ],
+)
 def test_a_video_never_moves_backwards(asset, first, second, final):
     apply_video(asset, first)
     apply_video(asset, second)
@@ -135,6 +174,7 @@ def test_a_settled_state_of_another_upload_does_not_block_a_new_one(asset):
 
 # -- recording a delivery ------------------------------------------------------------------------
 
+
 def test_a_duplicate_delivery_rolls_back_only_its_savepoint(app):
     first, created = record(video("ready"))
     db.session.commit()
@@ -148,6 +188,7 @@ def test_a_duplicate_delivery_rolls_back_only_its_savepoint(app):
 
 
 # -- the job --------------------------------------------------------------------------------------
+
 
 def test_the_job_applies_once_and_marks_the_delivery(app, asset):
     delivery, _ = record(video("ready"))
@@ -185,16 +226,18 @@ def test_a_database_error_propagates_and_rq_schedules_a_retry(app, asset):
 
 # -- reconciling ---------------------------------------------------------------------------------
 
+
 def _age_deliveries(seconds):
-    db.session.execute(update(WebhookDelivery).values(
-        received_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
+    db.session.execute(
+        update(WebhookDelivery).values(received_at=datetime.now(UTC) - timedelta(seconds=seconds))
+    )
     db.session.commit()
 
 
 def test_unprocessed_deliveries_are_enqueued_once(app):
     old, _ = record(video("ready"))
     done, _ = record(video("ready"), signature_time=1_700_000_001)
-    done.processed_at = datetime.now(timezone.utc)
+    done.processed_at = datetime.now(UTC)
     db.session.commit()
     _age_deliveries(300)
     fresh, _ = record(video("ready"), signature_time=1_700_000_002)
@@ -224,14 +267,22 @@ def test_reconcile_asks_stream_about_stuck_assets(app_factory, emulator, sample_
         session = TrainingSession(title="Stuck seminar", recording_status=RecordingStatus.PROCESSING)
         db.session.add(session)
         db.session.flush()
-        stuck = MediaAsset(title="Stuck", stream_video_id=uid, status=MediaAssetStatus.PROCESSING,
-                           entity_type=EntityType.TRAINING_SESSION, entity_id=session.id)
+        stuck = MediaAsset(
+            title="Stuck",
+            stream_video_id=uid,
+            status=MediaAssetStatus.PROCESSING,
+            entity_type=EntityType.TRAINING_SESSION,
+            entity_id=session.id,
+        )
         gone = MediaAsset(title="Gone", stream_video_id="f" * 32, status=MediaAssetStatus.PROCESSING)
         recent = MediaAsset(title="Recent", stream_video_id=recent_uid, status=MediaAssetStatus.PROCESSING)
         db.session.add_all([stuck, gone, recent])
         db.session.commit()
-        db.session.execute(update(MediaAsset).where(MediaAsset.id.in_([stuck.id, gone.id]))
-                           .values(updated_at=datetime.now(timezone.utc) - timedelta(hours=2)))
+        db.session.execute(
+            update(MediaAsset)
+            .where(MediaAsset.id.in_([stuck.id, gone.id]))
+            .values(updated_at=datetime.now(UTC) - timedelta(hours=2))
+        )
         db.session.commit()
         _wait_until_settled(stream, uid)
         _wait_until_settled(stream, recent_uid)

@@ -19,15 +19,23 @@ STREAM = f"{API}/accounts/acct/stream"
 
 @pytest.fixture
 def client():
-    c = StreamClient(api_base=API, account_id="acct", api_token="tok", customer_base_url="https://c.example",
-                     max_retries=3, backoff_base=0.01, sleep=lambda s: None)
+    c = StreamClient(
+        api_base=API,
+        account_id="acct",
+        api_token="tok",
+        customer_base_url="https://c.example",
+        max_retries=3,
+        backoff_base=0.01,
+        sleep=lambda s: None,
+    )
     yield c
     c.close()
 
 
 def refused_connection():
-    return requests.ConnectionError(MaxRetryError(
-        None, STREAM, NewConnectionError(None, "Connection refused")))
+    return requests.ConnectionError(
+        MaxRetryError(None, STREAM, NewConnectionError(None, "Connection refused"))
+    )
 
 
 def test_only_connect_failures_count_as_never_reaching_the_server():
@@ -48,8 +56,11 @@ def test_copy_is_not_resent_after_a_lost_response(client):
 @responses.activate
 def test_copy_is_resent_after_a_refused_connection(client):
     responses.add(responses.POST, f"{STREAM}/copy", body=refused_connection())
-    responses.add(responses.POST, f"{STREAM}/copy", json={"success": True, "errors": [], "messages": [],
-                                                           "result": {"uid": "a" * 32}})
+    responses.add(
+        responses.POST,
+        f"{STREAM}/copy",
+        json={"success": True, "errors": [], "messages": [], "result": {"uid": "a" * 32}},
+    )
     assert client.upload_from_url("https://example.org/v.mp4", {"name": "v"})["uid"] == "a" * 32
     assert len(responses.calls) == 2
 
@@ -65,6 +76,9 @@ def test_tus_creation_is_not_resent_after_a_read_timeout(client):
 @responses.activate
 def test_reads_are_still_resent_after_any_network_error(client):
     responses.add(responses.GET, f"{STREAM}/{'b' * 32}", body=requests.ReadTimeout("read timed out"))
-    responses.add(responses.GET, f"{STREAM}/{'b' * 32}", json={"success": True, "errors": [], "messages": [],
-                                                               "result": {"uid": "b" * 32}})
+    responses.add(
+        responses.GET,
+        f"{STREAM}/{'b' * 32}",
+        json={"success": True, "errors": [], "messages": [], "result": {"uid": "b" * 32}},
+    )
     assert client.get_video("b" * 32)["uid"] == "b" * 32

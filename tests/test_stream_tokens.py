@@ -16,8 +16,10 @@ from portal.services.stream.webhooks import signature_header, verify_webhook_sig
 KEY_ID = "8f926b2b01f383510025a6b39a3e1e4a"
 VIDEO = "ea95132c15732412d22c1476fa83f27a"
 SECRET = "85011ed3a913c6ad5f9cf6c5573cc0a7"
-BODY = (b'{"uid":"6b9e68b07dfee8cc2d116e4c51d6a957","readyToStream":true,'
-        b'"status":{"state":"ready","pctComplete":"100.000000"}}')
+BODY = (
+    b'{"uid":"6b9e68b07dfee8cc2d116e4c51d6a957","readyToStream":true,'
+    b'"status":{"state":"ready","pctComplete":"100.000000"}}'
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,22 +31,31 @@ def rsa_key():
 @pytest.fixture(scope="module")
 def pem(rsa_key):
     """The PKCS#1 PEM text of the key."""
-    return rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                 serialization.NoEncryption()).decode()
+    return rsa_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @pytest.fixture
 def client(pem):
     """A client signing with the base64-encoded PEM, exactly as /stream/keys returns `pem`."""
-    return StreamClient(api_base="http://127.0.0.1:9/client/v4", account_id="acct", api_token="t",
-                        customer_base_url="https://customer-abc123.cloudflarestream.com",
-                        signing_key_id=KEY_ID, signing_key_pem=base64.b64encode(pem.encode()).decode(),
-                        webhook_secret=SECRET)
+    return StreamClient(
+        api_base="http://127.0.0.1:9/client/v4",
+        account_id="acct",
+        api_token="t",
+        customer_base_url="https://customer-abc123.cloudflarestream.com",
+        signing_key_id=KEY_ID,
+        signing_key_pem=base64.b64encode(pem.encode()).decode(),
+        webhook_secret=SECRET,
+    )
 
 
 def decode(token, rsa_key):
-    return jwt.decode(token, rsa_key.public_key(), algorithms=["RS256"],
-                      options={"require": ["exp", "nbf", "sub", "kid"]})
+    return jwt.decode(
+        token, rsa_key.public_key(), algorithms=["RS256"], options={"require": ["exp", "nbf", "sub", "kid"]}
+    )
 
 
 def test_token_decodes_with_public_key_and_carries_cloudflare_claims(client, rsa_key):
@@ -73,8 +84,10 @@ def test_expiry_outside_cloudflare_limits_is_refused(client, expiry):
 
 
 def test_downloadable_and_access_rules_are_claims(client, rsa_key):
-    rules = [{"type": "ip.geoip.country", "action": "allow", "country": ["GB"]},
-             {"type": "any", "action": "block"}]
+    rules = [
+        {"type": "ip.geoip.country", "action": "allow", "country": ["GB"]},
+        {"type": "any", "action": "block"},
+    ]
     claims = decode(client.sign_token(VIDEO, downloadable=True, access_rules=rules), rsa_key)
     assert claims["downloadable"] is True and claims["accessRules"] == rules
     with pytest.raises(ValueError):
@@ -103,16 +116,19 @@ def test_key_loads_from_pem_base64_pem_and_escaped_newlines(pem, rsa_key):
 
 
 def test_signing_without_a_key_says_how_to_get_one():
-    bare = StreamClient(api_base="http://x/client/v4", account_id="a", api_token="t",
-                        customer_base_url="http://x")
+    bare = StreamClient(
+        api_base="http://x/client/v4", account_id="a", api_token="t", customer_base_url="http://x"
+    )
     with pytest.raises(ValueError, match="flask stream setup"):
         bare.generate_signed_url(VIDEO)
 
 
 def test_thumbnail_of_protected_video_is_signed(client, rsa_key):
     plain = client.get_thumbnail_url(VIDEO, time_seconds=12, width=320, height=180)
-    assert plain == (f"https://customer-abc123.cloudflarestream.com/{VIDEO}/thumbnails/thumbnail.jpg"
-                     "?time=12s&width=320&height=180&fit=crop")
+    assert plain == (
+        f"https://customer-abc123.cloudflarestream.com/{VIDEO}/thumbnails/thumbnail.jpg"
+        "?time=12s&width=320&height=180&fit=crop"
+    )
     signed = client.get_thumbnail_url(VIDEO, signed=True, expiry_seconds=300)
     token = signed.split("/")[3]
     assert VIDEO not in signed and decode(token, rsa_key)["sub"] == VIDEO
@@ -121,18 +137,35 @@ def test_thumbnail_of_protected_video_is_signed(client, rsa_key):
 
 
 def test_embed_code_has_player_options_and_escapes_attributes(client):
-    html = client.get_embed_code(VIDEO, options={
-        "autoplay": True, "muted": True, "loop": False, "controls": False, "preload": "metadata",
-        "poster": "https://example.org/p.jpg?a=1&b=2", "defaultTextTrack": "en", "startTime": "1m2s",
-        "primaryColor": "#f48120", "letterboxColor": "transparent", "title": 'Kata "1" <b>'})
-    assert f'src="https://customer-abc123.cloudflarestream.com/{VIDEO}/iframe?autoplay=true&amp;muted=true' in html
+    html = client.get_embed_code(
+        VIDEO,
+        options={
+            "autoplay": True,
+            "muted": True,
+            "loop": False,
+            "controls": False,
+            "preload": "metadata",
+            "poster": "https://example.org/p.jpg?a=1&b=2",
+            "defaultTextTrack": "en",
+            "startTime": "1m2s",
+            "primaryColor": "#f48120",
+            "letterboxColor": "transparent",
+            "title": 'Kata "1" <b>',
+        },
+    )
+    assert (
+        f'src="https://customer-abc123.cloudflarestream.com/{VIDEO}/iframe?autoplay=true&amp;muted=true'
+        in html
+    )
     assert "loop=" not in html and "controls=false" in html and "preload=metadata" in html
     assert "poster=https%3A%2F%2Fexample.org%2Fp.jpg%3Fa%3D1%26b%3D2" in html
     assert "primaryColor=%23f48120" in html and "letterboxColor=transparent" in html
     assert 'title="Kata &#34;1&#34; &lt;b&gt;"' in html
-    assert ('allow="accelerometer; gyroscope; autoplay; encrypted-media; picture-in-picture;" '
-            'allowfullscreen="true"') in html
-    assert 'padding-top: 56.25%' in html
+    assert (
+        'allow="accelerometer; gyroscope; autoplay; encrypted-media; picture-in-picture;" '
+        'allowfullscreen="true"'
+    ) in html
+    assert "padding-top: 56.25%" in html
     with pytest.raises(ValueError):
         client.get_embed_code(VIDEO, options={"autoplai": True})
 
@@ -184,17 +217,29 @@ def test_old_and_future_timestamps_are_rejected(client, skew):
     assert not client.verify_webhook_signature(BODY, signed(at=NOW + skew), now=NOW)
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "garbage", "time=abc,sig1=" + "0" * 64, f"time={NOW}", f"sig1={'0' * 64}",
-    f"time={NOW},sig1=xyz", f"time={NOW},sig1={'g' * 64}", f"time={NOW},sig1={'0' * 63}",
-    f"time={NOW},time={NOW},sig1={'0' * 64}", f"time=-{NOW},sig1={'0' * 64}", 12345,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "garbage",
+        "time=abc,sig1=" + "0" * 64,
+        f"time={NOW}",
+        f"sig1={'0' * 64}",
+        f"time={NOW},sig1=xyz",
+        f"time={NOW},sig1={'g' * 64}",
+        f"time={NOW},sig1={'0' * 63}",
+        f"time={NOW},time={NOW},sig1={'0' * 64}",
+        f"time=-{NOW},sig1={'0' * 64}",
+        12345,
+    ],
+)
 def test_malformed_headers_are_rejected_without_raising(client, header):
     assert client.verify_webhook_signature(BODY, header, now=NOW) is False
 
 
 def test_absurd_timestamp_against_the_real_clock_is_rejected_without_raising(client):
-    header = f"time={'9' * 400},sig1={'0' * 64}"   # int - float(time.time()) would overflow
+    header = f"time={'9' * 400},sig1={'0' * 64}"  # int - float(time.time()) would overflow
     assert client.verify_webhook_signature(BODY, header) is False
 
 

@@ -13,8 +13,13 @@ from portal.services.stream.captions import to_webvtt
 from portal.services.stream.fields import list_params, to_json_fields, to_tus_pairs
 from portal.services.stream.settings import write_settings_file
 from portal.services.stream.transport import parse_retry_after
-from portal.services.stream.tus import (CHUNK_MULTIPLE, MAX_CHUNK, MIN_CHUNK, encode_upload_metadata,
-                                        normalize_chunk_size)
+from portal.services.stream.tus import (
+    CHUNK_MULTIPLE,
+    MAX_CHUNK,
+    MIN_CHUNK,
+    encode_upload_metadata,
+    normalize_chunk_size,
+)
 
 MiB = 1024 * 1024
 
@@ -61,8 +66,15 @@ def test_test_override_of_the_minimum_and_resuming_mid_file():
 
 
 def test_upload_metadata_has_bare_commas_base64_values_and_flags():
-    pairs, creator = to_tus_pairs({"title": "Kata 1", "require_signed_urls": True, "creator": "u7",
-                                   "max_duration_seconds": 600, "meta": {"asset": "a1"}})
+    pairs, creator = to_tus_pairs(
+        {
+            "title": "Kata 1",
+            "require_signed_urls": True,
+            "creator": "u7",
+            "max_duration_seconds": 600,
+            "meta": {"asset": "a1"},
+        }
+    )
     header = encode_upload_metadata(pairs)
     assert header == "name S2F0YSAx,requiresignedurls,maxdurationseconds NjAw,asset YTE="
     assert " ," not in header and ", " not in header and creator == "u7"
@@ -72,18 +84,18 @@ def test_upload_metadata_has_bare_commas_base64_values_and_flags():
 
 
 def test_json_fields_map_portal_names_and_refuse_typos():
-    assert to_json_fields({"name": "A", "require_signed_urls": 1, "thumbnail_timestamp_pct": 0.5,
-                           "meta": {"x": "y"}}) == {
-        "meta": {"x": "y", "name": "A"}, "requireSignedURLs": True, "thumbnailTimestampPct": 0.5}
+    assert to_json_fields(
+        {"name": "A", "require_signed_urls": 1, "thumbnail_timestamp_pct": 0.5, "meta": {"x": "y"}}
+    ) == {"meta": {"x": "y", "name": "A"}, "requireSignedURLs": True, "thumbnailTimestampPct": 0.5}
     assert to_json_fields({"requireSignedURLs": False}) == {"requireSignedURLs": False}
     with pytest.raises(ValueError):
         to_json_fields({"require_signed_url": True})
 
 
 def test_list_filters_become_cloudflare_query_parameters():
-    assert list_params({"search": "kata", "status": ["ready", "error"], "include_counts": True,
-                        "limit": 50, "before": None}) == {
-        "search": "kata", "status": "ready,error", "include_counts": "true", "limit": 50}
+    assert list_params(
+        {"search": "kata", "status": ["ready", "error"], "include_counts": True, "limit": 50, "before": None}
+    ) == {"search": "kata", "status": "ready,error", "include_counts": "true", "limit": 50}
     with pytest.raises(ValueError):
         list_params({"limit": 5000})
     with pytest.raises(ValueError):
@@ -91,9 +103,12 @@ def test_list_filters_become_cloudflare_query_parameters():
 
 
 def test_srt_becomes_webvtt():
-    srt = "\ufeff1\r\n0:00:01,000 --> 00:00:04,250\r\nOss!\r\n\r\n2\r\n00:00:05,000 --> 00:00:06,000\r\nRei\r\n"
-    assert srt_to_vtt(srt) == ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.250\nOss!\n\n"
-                               "2\n00:00:05.000 --> 00:00:06.000\nRei\n")
+    srt = (
+        "\ufeff1\r\n0:00:01,000 --> 00:00:04,250\r\nOss!\r\n\r\n2\r\n00:00:05,000 --> 00:00:06,000\r\nRei\r\n"
+    )
+    assert srt_to_vtt(srt) == (
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.250\nOss!\n\n2\n00:00:05.000 --> 00:00:06.000\nRei\n"
+    )
     assert to_webvtt(b"WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n").startswith(b"WEBVTT")
     with pytest.raises(ValueError):
         to_webvtt(b"just some text")
@@ -118,10 +133,17 @@ def test_from_config_defaults_to_the_emulator():
 def test_from_config_for_cloudflare_needs_credentials_and_builds_customer_domain():
     with pytest.raises(ValueError, match="CLOUDFLARE_ACCOUNT_ID"):
         StreamClient.from_config({"STREAM_BACKEND": "cloudflare"})
-    client = StreamClient.from_config({
-        "STREAM_BACKEND": "cloudflare", "CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_STREAM_API_TOKEN": "tok",
-        "CLOUDFLARE_STREAM_CUSTOMER_CODE": "abc", "STREAM_HTTP_TIMEOUT": "5", "STREAM_MAX_RETRIES": 0,
-        "STREAM_TUS_CHUNK_SIZE": "104857600"})
+    client = StreamClient.from_config(
+        {
+            "STREAM_BACKEND": "cloudflare",
+            "CLOUDFLARE_ACCOUNT_ID": "acct",
+            "CLOUDFLARE_STREAM_API_TOKEN": "tok",
+            "CLOUDFLARE_STREAM_CUSTOMER_CODE": "abc",
+            "STREAM_HTTP_TIMEOUT": "5",
+            "STREAM_MAX_RETRIES": 0,
+            "STREAM_TUS_CHUNK_SIZE": "104857600",
+        }
+    )
     assert client.api_base == "https://api.cloudflare.com/client/v4"
     assert client.customer_base_url == "https://customer-abc.cloudflarestream.com"
     assert client.http.timeout == 5.0 and client.http.max_retries == 0
@@ -131,21 +153,33 @@ def test_from_config_for_cloudflare_needs_credentials_and_builds_customer_domain
 
 def test_settings_file_fills_the_key_pair_and_secret(tmp_path, rsa_pem_b64):
     path = tmp_path / "stream.json"
-    write_settings_file(str(path), {"CLOUDFLARE_STREAM_SIGNING_KEY_ID": "kid1",
-                                    "CLOUDFLARE_STREAM_SIGNING_KEY": rsa_pem_b64,
-                                    "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "s3cret",
-                                    "CLOUDFLARE_API_BASE": "http://127.0.0.1:8788/client/v4",
-                                    "CLOUDFLARE_ACCOUNT_ID": "emulator-account"})
+    write_settings_file(
+        str(path),
+        {
+            "CLOUDFLARE_STREAM_SIGNING_KEY_ID": "kid1",
+            "CLOUDFLARE_STREAM_SIGNING_KEY": rsa_pem_b64,
+            "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "s3cret",
+            "CLOUDFLARE_API_BASE": "http://127.0.0.1:8788/client/v4",
+            "CLOUDFLARE_ACCOUNT_ID": "emulator-account",
+        },
+    )
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     client = StreamClient.from_config({"STREAM_SETTINGS_FILE": str(path)})
     assert client.signing_key_id == "kid1" and client.webhook_secret == "s3cret"
     assert client.signing_key is not None
-    configured = StreamClient.from_config({"STREAM_SETTINGS_FILE": str(path),
-                                           "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "from-env"})
+    configured = StreamClient.from_config(
+        {"STREAM_SETTINGS_FILE": str(path), "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "from-env"}
+    )
     assert configured.webhook_secret == "from-env"
-    elsewhere = StreamClient.from_config({"STREAM_SETTINGS_FILE": str(path), "STREAM_BACKEND": "cloudflare",
-                                          "CLOUDFLARE_ACCOUNT_ID": "a", "CLOUDFLARE_STREAM_API_TOKEN": "t",
-                                          "CLOUDFLARE_STREAM_CUSTOMER_CODE": "c"})
+    elsewhere = StreamClient.from_config(
+        {
+            "STREAM_SETTINGS_FILE": str(path),
+            "STREAM_BACKEND": "cloudflare",
+            "CLOUDFLARE_ACCOUNT_ID": "a",
+            "CLOUDFLARE_STREAM_API_TOKEN": "t",
+            "CLOUDFLARE_STREAM_CUSTOMER_CODE": "c",
+        }
+    )
     assert elsewhere.signing_key_id is None and elsewhere.webhook_secret is None
 
 
@@ -155,7 +189,7 @@ def test_init_app_is_lazy_and_builds_from_config_on_first_use():
     ext = init_app(app)
     assert isinstance(app.extensions["stream"], LazyStreamClient) and ext is app.extensions["stream"]
     with pytest.raises(ValueError, match="STREAM_BACKEND"):
-        ext.get_video
+        ext.get_video  # noqa: B018 (the attribute access builds the client)
     app.config["STREAM_BACKEND"] = "emulator"
     assert ext.stream_url.endswith("/accounts/emulator-account/stream")
     ext.reset()
@@ -167,9 +201,13 @@ def test_init_app_is_lazy_and_builds_from_config_on_first_use():
 def rsa_pem_b64():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
     return base64.b64encode(pem).decode()
 
 

@@ -4,7 +4,7 @@ idempotent record, the enqueued job, and a real emulator posting to a live porta
 import io
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import SimpleWorker
@@ -34,10 +34,14 @@ UID = "6b9e68b07dfee8cc2d116e4c51d6a957"
 def video_body(uid=UID, state="ready", modified="2024-05-01T10:00:00.000000Z", **extra):
     """A webhook body shaped like Cloudflare's video object, as raw bytes."""
     video = {
-        "uid": uid, "readyToStream": state == "ready", "modified": modified, "duration": 5.5,
+        "uid": uid,
+        "readyToStream": state == "ready",
+        "modified": modified,
+        "duration": 5.5,
         "status": {"state": state, "pctComplete": "100.000000", "errorReasonCode": "", "errorReasonText": ""},
         "thumbnail": f"https://customer-x.cloudflarestream.com/{uid}/thumbnails/thumbnail.jpg",
-        "preview": f"https://customer-x.cloudflarestream.com/{uid}/watch", "input": {"width": 560, "height": 320},
+        "preview": f"https://customer-x.cloudflarestream.com/{uid}/watch",
+        "input": {"width": 560, "height": 320},
         "playback": {"hls": f"https://customer-x.cloudflarestream.com/{uid}/manifest/video.m3u8"},
     }
     video.update(extra)
@@ -83,8 +87,13 @@ def make_asset(app):
         session = TrainingSession(title="Seminar", recording_status=RecordingStatus.PROCESSING)
         db.session.add(session)
         db.session.flush()
-        asset = MediaAsset(title="Seminar video", stream_video_id=uid, status=status,
-                           entity_type=EntityType.TRAINING_SESSION, entity_id=session.id)
+        asset = MediaAsset(
+            title="Seminar video",
+            stream_video_id=uid,
+            status=status,
+            entity_type=EntityType.TRAINING_SESSION,
+            entity_id=session.id,
+        )
         db.session.add(asset)
         db.session.commit()
         return asset, session
@@ -101,6 +110,7 @@ def assert_rejected(app, response, status, code):
 
 
 # -- C1: accepted, recorded, enqueued -------------------------------------------------------------
+
 
 def test_valid_delivery_is_recorded_and_enqueued_with_retry(app, client):
     body = video_body()
@@ -151,6 +161,7 @@ def test_endpoint_sql_statements_do_not_grow_with_assets(app, client, make_asset
 
 # -- C2–C4: every rejection is a 4xx/503 JSON error, with nothing stored or enqueued --------------
 
+
 def test_one_tampered_byte_is_rejected(app, client):
     body = video_body()
     header = signature_header(body, SECRET)
@@ -170,25 +181,40 @@ def test_wrong_secret_is_rejected(app, client):
     assert_rejected(app, post_signed(client, video_body(), secret="another-secret"), 401, "invalid_signature")
 
 
-@pytest.mark.parametrize("header", [
-    False,                                           # no header at all
-    "",
-    "time=abc,sig1=" + "a" * 64,
-    f"time={int(time.time())}",                      # no sig1
-    f"time={int(time.time())},sig1=" + "g" * 64,     # not hex
-    f"time={int(time.time())},sig1=" + "a" * 63,     # wrong length
-    "sig1=" + "a" * 64,                              # no time
-    "garbage",
-    f"time=-5,sig1={'a' * 64}",
-    f"time={'9' * 40},sig1={'a' * 64}",
-], ids=["missing", "empty", "time-abc", "no-sig1", "non-hex", "short", "no-time", "garbage", "negative",
-        "huge-time"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        False,  # no header at all
+        "",
+        "time=abc,sig1=" + "a" * 64,
+        f"time={int(time.time())}",  # no sig1
+        f"time={int(time.time())},sig1=" + "g" * 64,  # not hex
+        f"time={int(time.time())},sig1=" + "a" * 63,  # wrong length
+        "sig1=" + "a" * 64,  # no time
+        "garbage",
+        f"time=-5,sig1={'a' * 64}",
+        f"time={'9' * 40},sig1={'a' * 64}",
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "time-abc",
+        "no-sig1",
+        "non-hex",
+        "short",
+        "no-time",
+        "garbage",
+        "negative",
+        "huge-time",
+    ],
+)
 def test_malformed_signature_header_is_400(app, client, header):
     assert_rejected(app, post_signed(client, video_body(), header=header), 400, "invalid_signature_header")
 
 
-@pytest.mark.parametrize("offset", [-600, 600, -303, 303], ids=["10-min-old", "10-min-future", "303s-old",
-                                                                "303s-future"])
+@pytest.mark.parametrize(
+    "offset", [-600, 600, -303, 303], ids=["10-min-old", "10-min-future", "303s-old", "303s-future"]
+)
 def test_timestamp_outside_300_seconds_is_401(app, client, offset):
     response = post_signed(client, video_body(), timestamp=int(time.time()) + offset)
     assert_rejected(app, response, 401, "invalid_signature")
@@ -202,10 +228,33 @@ def test_no_secret_configured_is_503(app_factory, tmp_path):
         assert_rejected(app, response, 503, "webhook_not_configured")
 
 
-@pytest.mark.parametrize("body", [
-    b"not json", b"", b"\xff\xfe{}", b"[1, 2]", b'"uid"', b"{}", b'{"uid": 42}', b'{"uid": ""}',
-    b'{"uid": "' + b"x" * 65 + b'"}', b"[" * 100_000 + b"]" * 100_000,
-], ids=["text", "empty", "not-utf8", "array", "string", "no-uid", "int-uid", "empty-uid", "long-uid", "deep"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"",
+        b"\xff\xfe{}",
+        b"[1, 2]",
+        b'"uid"',
+        b"{}",
+        b'{"uid": 42}',
+        b'{"uid": ""}',
+        b'{"uid": "' + b"x" * 65 + b'"}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=[
+        "text",
+        "empty",
+        "not-utf8",
+        "array",
+        "string",
+        "no-uid",
+        "int-uid",
+        "empty-uid",
+        "long-uid",
+        "deep",
+    ],
+)
 def test_signed_body_that_is_not_a_video_object_is_400(app, client, body):
     assert_rejected(app, post_signed(client, body), 400, "invalid_payload")
 
@@ -217,13 +266,17 @@ def test_oversize_body_is_413(app, client):
 
 def test_oversize_body_without_content_length_is_413(app, client):
     body = video_body(meta={"padding": "x" * (1024 * 1024)})
-    response = client.post(URL, input_stream=io.BytesIO(body), headers={
-        "Webhook-Signature": signature_header(body, SECRET), "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True})  # as servers set for a chunked body
+    response = client.post(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers={"Webhook-Signature": signature_header(body, SECRET), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )  # as servers set for a chunked body
     assert_rejected(app, response, 413, "payload_too_large")
 
 
 # -- C5: a replayed delivery is stored once and enqueued once -------------------------------------
+
 
 def test_replayed_delivery_is_recorded_and_enqueued_once(app, client):
     body, now = video_body(), int(time.time())
@@ -236,8 +289,9 @@ def test_replayed_delivery_is_recorded_and_enqueued_once(app, client):
 
 
 def test_redis_down_still_answers_200_and_keeps_the_delivery(app, client, caplog):
-    app.extensions["redis"] = RedisServices({"REDIS_URL": "redis://127.0.0.1:1/0",
-                                             "RQ_QUEUES": app.config["RQ_QUEUES"]})
+    app.extensions["redis"] = RedisServices(
+        {"REDIS_URL": "redis://127.0.0.1:1/0", "RQ_QUEUES": app.config["RQ_QUEUES"]}
+    )
     response = post_signed(client, video_body())
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
     assert delivery_count() == 1
@@ -245,6 +299,7 @@ def test_redis_down_still_answers_200_and_keeps_the_delivery(app, client, caplog
 
 
 # -- C6/C7 through the endpoint and a real worker ---------------------------------------------------
+
 
 def test_ready_then_late_inprogress_stays_ready(app, client, make_asset):
     asset, session = make_asset()
@@ -261,9 +316,11 @@ def test_ready_then_late_inprogress_stays_ready(app, client, make_asset):
 
 def test_error_then_newer_ready_ends_ready(app, client, make_asset):
     asset, _ = make_asset()
-    error = video_body(state="error", modified="2024-05-01T10:00:00Z",
-                       status={"state": "error", "errReasonCode": "ERR_MALFORMED_VIDEO",
-                               "errReasonText": "bad file"})
+    error = video_body(
+        state="error",
+        modified="2024-05-01T10:00:00Z",
+        status={"state": "error", "errReasonCode": "ERR_MALFORMED_VIDEO", "errReasonText": "bad file"},
+    )
     post_signed(client, error)
     run_worker(app)
     assert db.session.get(MediaAsset, asset.id).processing_error == "ERR_MALFORMED_VIDEO: bad file"
@@ -282,8 +339,10 @@ def test_ready_twice_changes_nothing_the_second_time(app, client, make_asset):
     run_worker(app)
     assert db.session.get(MediaAsset, asset.id).status == MediaAssetStatus.READY
     queue = webhook_queue(app)
-    results = sorted(Job.fetch(f"stream-webhook-{d.id}", connection=queue.connection).return_value()
-                     for d in db.session.scalars(select(WebhookDelivery)))
+    results = sorted(
+        Job.fetch(f"stream-webhook-{d.id}", connection=queue.connection).return_value()
+        for d in db.session.scalars(select(WebhookDelivery))
+    )
     assert results == ["applied", "unchanged"]
 
 
@@ -307,22 +366,28 @@ def test_an_old_delivery_for_an_unknown_uid_finishes_with_a_warning(app, client,
     response = post_signed(client, video_body(uid="not-ours"))
     assert response.status_code == 200
     delivery = db.session.get(WebhookDelivery, response.get_json()["delivery_id"])
-    delivery.received_at = datetime.now(timezone.utc) - timedelta(minutes=25)
+    delivery.received_at = datetime.now(UTC) - timedelta(minutes=25)
     db.session.commit()
     run_worker(app)
     job = Job.fetch(f"stream-webhook-{delivery.id}", connection=webhook_queue(app).connection)
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == "unknown_video"
     assert db.session.get(WebhookDelivery, delivery.id).processed_at is not None
-    assert any(r.levelname == "WARNING" and "unknown video not-ours" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelname == "WARNING" and "unknown video not-ours" in r.getMessage() for r in caplog.records
+    )
 
 
 # -- the real thing: the emulator posts signed webhooks to a live portal --------------------------
 
+
 @pytest.fixture
 def live_app(app_factory, tmp_path, emulator):
     """The portal on Stream's emulator, with a file database a server thread can share."""
-    app = app_factory(CLOUDFLARE_API_BASE=emulator.api_base, STREAM_CUSTOMER_BASE_URL=emulator.url,
-                      **shareable_database(tmp_path))
+    app = app_factory(
+        CLOUDFLARE_API_BASE=emulator.api_base,
+        STREAM_CUSTOMER_BASE_URL=emulator.url,
+        **shareable_database(tmp_path),
+    )
     with app.app_context():
         yield app
 
@@ -338,8 +403,9 @@ def wait_for_delivery(uid, states=("ready", "error"), timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         db.session.rollback()
-        delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.video_uid == uid,
-                                                                   WebhookDelivery.state.in_(states)))
+        delivery = db.session.scalar(
+            select(WebhookDelivery).where(WebhookDelivery.video_uid == uid, WebhookDelivery.state.in_(states))
+        )
         if delivery is not None:
             return delivery
         time.sleep(0.1)
@@ -347,8 +413,9 @@ def wait_for_delivery(uid, states=("ready", "error"), timeout=60):
 
 
 @pytest.mark.slow
-def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(live_app, live_url, emulator,
-                                                                      sample_video):
+def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(
+    live_app, live_url, emulator, sample_video
+):
     stream = live_app.extensions["stream"]
     secret = stream.set_webhook(live_url + URL)
     live_app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = secret
@@ -356,12 +423,20 @@ def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(live_app,
     assert stream.client.webhook_secret == secret
 
     video = stream.upload_video(str(sample_video), {"title": "Live webhook"})
-    session = TrainingSession(title="Live seminar", starts_at=datetime.now(timezone.utc) - timedelta(days=1),
-                              recording_status=RecordingStatus.PROCESSING)
+    session = TrainingSession(
+        title="Live seminar",
+        starts_at=datetime.now(UTC) - timedelta(days=1),
+        recording_status=RecordingStatus.PROCESSING,
+    )
     db.session.add(session)
     db.session.flush()
-    asset = MediaAsset(title="Live webhook", stream_video_id=video["uid"], status=MediaAssetStatus.PROCESSING,
-                       entity_type=EntityType.TRAINING_SESSION, entity_id=session.id)
+    asset = MediaAsset(
+        title="Live webhook",
+        stream_video_id=video["uid"],
+        status=MediaAssetStatus.PROCESSING,
+        entity_type=EntityType.TRAINING_SESSION,
+        entity_id=session.id,
+    )
     db.session.add(asset)
     db.session.commit()
     asset_id, session_id = asset.id, session.id
@@ -385,11 +460,22 @@ def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(live_app,
 
 def test_secret_saved_by_stream_setup_is_used(app_factory, tmp_path, emulator):
     settings_file = tmp_path / "saved-settings.json"
-    app = app_factory(CLOUDFLARE_API_BASE=emulator.api_base, STREAM_CUSTOMER_BASE_URL=emulator.url,
-                      STREAM_SETTINGS_FILE=str(settings_file))
+    app = app_factory(
+        CLOUDFLARE_API_BASE=emulator.api_base,
+        STREAM_CUSTOMER_BASE_URL=emulator.url,
+        STREAM_SETTINGS_FILE=str(settings_file),
+    )
     with app.app_context():
-        result = app.test_cli_runner().invoke(args=["stream", "setup", "--webhook-url",
-                                                    "http://127.0.0.1:9" + URL, "--save", str(settings_file)])
+        result = app.test_cli_runner().invoke(
+            args=[
+                "stream",
+                "setup",
+                "--webhook-url",
+                "http://127.0.0.1:9" + URL,
+                "--save",
+                str(settings_file),
+            ]
+        )
         assert result.exit_code == 0, result.output
         secret = json.loads(settings_file.read_text())["CLOUDFLARE_STREAM_WEBHOOK_SECRET"]
         client = app.test_client()

@@ -11,6 +11,7 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=256)])
     confirm_password = PasswordField(
-        "New password again", validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")]
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
     )
     submit = SubmitField("Change password")

@@ -15,7 +15,9 @@ class UserCreateForm(FlaskForm):
     """A new account."""
 
     name = StringField("Name", validators=[Optional(), Length(max=120), NO_CONTROL_CHARACTERS])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=256)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
     tier = SelectField("Membership tier", choices=TIER_CHOICES, default=Tier.FREE.value)

@@ -16,8 +16,12 @@ def search_users(query="", page=1, per_page=25):
     stmt = select(User)
     query = query.strip().lower()
     if query:
-        stmt = stmt.where(or_(func.lower(User.email).contains(query, autoescape=True),
-                              func.lower(User.name).contains(query, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                func.lower(User.email).contains(query, autoescape=True),
+                func.lower(User.name).contains(query, autoescape=True),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     users = db.session.scalars(
         stmt.order_by(User.created_at.desc(), User.id.desc()).limit(per_page).offset((page - 1) * per_page)

@@ -33,7 +33,9 @@ def new_user():
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.password.data, form.role.data, form.tier.data, form.name.data)
+            user = create_user(
+                form.email.data, form.password.data, form.role.data, form.tier.data, form.name.data
+            )
         except AccountError as exc:
             form.email.errors.append(str(exc))
         else:
@@ -81,4 +83,3 @@ def toggle_active(user_id):
         db.session.commit()
         flash(f"{user.email} is {'active' if wanted else 'deactivated'}.", "success")
     return redirect(url_for("admin.users"))
-

@@ -4,6 +4,7 @@ from flask import g, jsonify
 
 from portal.api import bp
 from portal.api.parsing import json_object, required_string
+from portal.auth.access import api_login_required, api_user
 from portal.auth.signin import (
     authenticate,
     failed_login,
@@ -11,7 +12,6 @@ from portal.auth.signin import (
     per_account_limit,
     per_ip_limit,
 )
-from portal.auth.access import api_login_required, api_user
 from portal.auth.tokens import issue_access_token
 from portal.errors import APIError
 from portal.extensions import limiter

@@ -39,7 +39,7 @@ def api_user():
         try:
             user = user_for_token(token)
         except InvalidToken:
-            raise APIError(401, "invalid_token", "The bearer token is invalid or has expired.")
+            raise APIError(401, "invalid_token", "The bearer token is invalid or has expired.") from None
     else:
         user = current_user if current_user.is_authenticated else None
     g.api_user = user

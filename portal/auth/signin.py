@@ -2,7 +2,7 @@
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
@@ -47,7 +47,7 @@ def start_session(user, remember=False):
     login_user(user, remember=remember)
     session.permanent = True
     session["signed_in_at"] = time.time()
-    user.last_login_at = datetime.now(timezone.utc)
+    user.last_login_at = datetime.now(UTC)
 
 
 def end_session(user):

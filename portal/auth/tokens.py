@@ -1,6 +1,6 @@
 """Short-lived bearer tokens for the JSON API (HS256 JWTs signed with the app's secret key)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from flask import current_app
@@ -20,7 +20,7 @@ class InvalidToken(Exception):
 def issue_access_token(user):
     """Mint an access token for the user; returns (token, seconds until it expires)."""
     ttl = current_app.config["API_TOKEN_TTL_SECONDS"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "sub": str(user.id),
         "iat": now,

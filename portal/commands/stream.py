@@ -29,8 +29,13 @@ def default_webhook_url():
 
 @stream_cli.command("setup")
 @click.option("--webhook-url", default=None, help="Where Stream posts webhooks (default: the portal's).")
-@click.option("--save", "save_path", default=None, type=click.Path(dir_okay=False),
-              help="Also write the settings to this JSON file (mode 0600).")
+@click.option(
+    "--save",
+    "save_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the settings to this JSON file (mode 0600).",
+)
 def setup_command(webhook_url, save_path):
     """Create a signing key, subscribe the webhook, and print the settings to keep."""
     ext = _extension()
@@ -49,8 +54,10 @@ def setup_command(webhook_url, save_path):
     for name, value in settings.items():
         click.echo(f"{name}={value}")
     if save_path:
-        write_settings_file(save_path, {**settings, "CLOUDFLARE_API_BASE": client.api_base,
-                                        "CLOUDFLARE_ACCOUNT_ID": client.account_id})
+        write_settings_file(
+            save_path,
+            {**settings, "CLOUDFLARE_API_BASE": client.api_base, "CLOUDFLARE_ACCOUNT_ID": client.account_id},
+        )
         click.echo(f"# Saved to {save_path} (mode 0600).")
     ext.reset()
 
@@ -78,6 +85,8 @@ def status_command():
     if webhook:
         click.echo(f"Webhook: {webhook.get('notificationUrl')} (modified {webhook.get('modified', '?')})")
         matches = webhook.get("secret") == client.webhook_secret
-        click.echo(f"  secret {'matches the configured one' if matches else 'differs from the configured one'}")
+        click.echo(
+            f"  secret {'matches the configured one' if matches else 'differs from the configured one'}"
+        )
     else:
         click.echo("Webhook: none")

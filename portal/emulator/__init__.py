@@ -49,13 +49,24 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/client/v4"
 
 
-def create_emulator_app(state_dir, *, account_id="emulator-account", api_token="emulator-token",
-                        public_url=None, webhook_retry_delays=(1, 2, 4, 8, 16, 32)):
+def create_emulator_app(
+    state_dir,
+    *,
+    account_id="emulator-account",
+    api_token="emulator-token",
+    public_url=None,
+    webhook_retry_delays=(1, 2, 4, 8, 16, 32),
+):
     """Build the emulator app over `state_dir`; unfinished processing from an earlier run is resumed."""
     app = Flask(__name__)
     app.json.sort_keys = False
-    emulator = StreamEmulator(state_dir, account_id=account_id, api_token=api_token, public_url=public_url,
-                              webhook_retry_delays=webhook_retry_delays)
+    emulator = StreamEmulator(
+        state_dir,
+        account_id=account_id,
+        api_token=api_token,
+        public_url=public_url,
+        webhook_retry_delays=webhook_retry_delays,
+    )
     app.extensions["stream_emulator"] = emulator
     app.before_request(apply_request_faults)
     app.after_request(count_delivered_minutes)
@@ -77,8 +88,17 @@ def register_blueprints(app):
     from .delivery import customer_domain
     from .tus import tus_api
 
-    for blueprint in (stream_api, captions_api, downloads_api, keys_api, webhook_api, graphql_api, tus_api,
-                      control, customer_domain):
+    for blueprint in (
+        stream_api,
+        captions_api,
+        downloads_api,
+        keys_api,
+        webhook_api,
+        graphql_api,
+        tus_api,
+        control,
+        customer_domain,
+    ):
         app.register_blueprint(blueprint)
 
 

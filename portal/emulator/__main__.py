@@ -8,7 +8,9 @@ from .server import serve
 
 def main(argv=None):
     """Parse --host/--port/--state-dir (plus account and token) and serve."""
-    parser = argparse.ArgumentParser(prog="python -m portal.emulator", description="Local Cloudflare Stream emulator")
+    parser = argparse.ArgumentParser(
+        prog="python -m portal.emulator", description="Local Cloudflare Stream emulator"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8788)
     parser.add_argument("--state-dir", default="instance/stream-emulator")
@@ -17,8 +19,14 @@ def main(argv=None):
     parser.add_argument("--public-url", default=None, help="customer-domain base in video objects")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(args.host, args.port, args.state_dir, account_id=args.account_id, api_token=args.api_token,
-          public_url=args.public_url)
+    serve(
+        args.host,
+        args.port,
+        args.state_dir,
+        account_id=args.account_id,
+        api_token=args.api_token,
+        public_url=args.public_url,
+    )
 
 
 if __name__ == "__main__":

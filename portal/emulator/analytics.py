@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app, g, request
@@ -42,7 +42,7 @@ COUNTED_ENDPOINTS = ("customer_domain.manifest_file", "customer_domain.progressi
 
 def utc_today():
     """Today's date in UTC (Cloudflare's analytics dates are UTC)."""
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 class ViewLog:
@@ -71,7 +71,9 @@ class ViewLog:
     def rows(self):
         """Every (uid, date ISO string, seconds) kept."""
         with self._lock:
-            return [(uid, day, seconds) for uid, days in self._seconds.items() for day, seconds in days.items()]
+            return [
+                (uid, day, seconds) for uid, days in self._seconds.items() for day, seconds in days.items()
+            ]
 
     def wipe(self):
         """Forget every view."""
@@ -158,8 +160,11 @@ def delivered_seconds(emulator, uid, response):
 
 def count_delivered_minutes(response):
     """An after_request hook: add the seconds a served segment or progressive range counts for."""
-    if request.method != "GET" or response.status_code not in (200, 206) \
-            or request.endpoint not in COUNTED_ENDPOINTS:
+    if (
+        request.method != "GET"
+        or response.status_code not in (200, 206)
+        or request.endpoint not in COUNTED_ENDPOINTS
+    ):
         return response
     uid = g.get("stream_delivery_uid")
     if not uid:

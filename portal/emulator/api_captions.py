@@ -12,14 +12,37 @@ MAX_CAPTION_BYTES = 10 * 1024 * 1024
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # Cloudflare labels a track with the language's own name.
 NATIVE_NAMES = {
-    "cs": "Čeština", "da": "Dansk", "de": "Deutsch", "el": "Ελληνικά", "en": "English", "en-gb": "British English",
-    "en-us": "American English", "es": "Español", "fi": "Suomi", "fr": "Français", "hi": "हिन्दी", "it": "Italiano",
-    "ja": "日本語", "ko": "한국어", "nl": "Nederlands", "no": "Norsk", "pl": "Polski", "pt": "Português",
-    "pt-br": "Português do Brasil", "ru": "Русский", "sv": "Svenska", "tr": "Türkçe", "uk": "Українська",
-    "zh": "中文", "zh-cn": "中文（中国）", "zh-tw": "中文（台灣）",
+    "cs": "Čeština",
+    "da": "Dansk",
+    "de": "Deutsch",
+    "el": "Ελληνικά",
+    "en": "English",
+    "en-gb": "British English",
+    "en-us": "American English",
+    "es": "Español",
+    "fi": "Suomi",
+    "fr": "Français",
+    "hi": "हिन्दी",
+    "it": "Italiano",
+    "ja": "日本語",
+    "ko": "한국어",
+    "nl": "Nederlands",
+    "no": "Norsk",
+    "pl": "Polski",
+    "pt": "Português",
+    "pt-br": "Português do Brasil",
+    "ru": "Русский",
+    "sv": "Svenska",
+    "tr": "Türkçe",
+    "uk": "Українська",
+    "zh": "中文",
+    "zh-cn": "中文（中国）",
+    "zh-tw": "中文（台灣）",
 }
 
-captions_api = Blueprint("captions_api", __name__, url_prefix="/client/v4/accounts/<account_id>/stream/<uid>/captions")
+captions_api = Blueprint(
+    "captions_api", __name__, url_prefix="/client/v4/accounts/<account_id>/stream/<uid>/captions"
+)
 captions_api.before_request(require_api_auth)
 
 

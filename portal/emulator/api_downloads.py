@@ -7,8 +7,9 @@ from .auth import emulator, require_api_auth
 from .envelope import bad_request, envelope, not_found
 from .videos import state_of
 
-downloads_api = Blueprint("downloads_api", __name__,
-                          url_prefix="/client/v4/accounts/<account_id>/stream/<uid>/downloads")
+downloads_api = Blueprint(
+    "downloads_api", __name__, url_prefix="/client/v4/accounts/<account_id>/stream/<uid>/downloads"
+)
 downloads_api.before_request(require_api_auth)
 
 

@@ -41,7 +41,7 @@ FILTER_KEYS = ("uid", "uid_in", "uid_gt", "date", "date_geq", "date_gt", "date_l
 ORDER = re.compile(r"^(date|uid|sum_minutesViewed)_(ASC|DESC)$")
 VALUE = r'\$\w+|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|\w+|\[[^\]]*\]'
 PAIR = re.compile(rf"\s*(\w+)\s*:\s*({VALUE})\s*,?")
-COMMENT = re.compile(r'#[^\n]*')
+COMMENT = re.compile(r"#[^\n]*")
 
 
 class QueryError(Exception):
@@ -124,7 +124,7 @@ def balanced(text, opening, closing):
         depth += char == opening
         depth -= char == closing
         if depth == 0:
-            return text[1:index], text[index + 1:]
+            return text[1:index], text[index + 1 :]
     raise QueryError(f"unbalanced '{opening}' in the query")
 
 
@@ -198,9 +198,14 @@ def matches(row, filters):
     """Whether a (uid, date, seconds) row passes the filter."""
     uid, day = row[0], date.fromisoformat(row[1])
     tests = {
-        "uid": lambda v: uid == v, "uid_in": lambda v: uid in v, "uid_gt": lambda v: uid > v,
-        "date": lambda v: day == v, "date_geq": lambda v: day >= v, "date_gt": lambda v: day > v,
-        "date_leq": lambda v: day <= v, "date_lt": lambda v: day < v,
+        "uid": lambda v: uid == v,
+        "uid_in": lambda v: uid in v,
+        "uid_gt": lambda v: uid > v,
+        "date": lambda v: day == v,
+        "date_geq": lambda v: day >= v,
+        "date_gt": lambda v: day > v,
+        "date_leq": lambda v: day <= v,
+        "date_lt": lambda v: day < v,
     }
     return all(tests[key](value) for key, value in filters.items())
 
@@ -233,7 +238,10 @@ def group_rows(rows, dimensions):
         values = {"uid": uid, "date": day}
         key = tuple(values[d] for d in dimensions)
         totals[key] = totals.get(key, 0.0) + seconds
-    return [{"dimensions": dict(zip(dimensions, key)), "seconds": seconds} for key, seconds in totals.items()]
+    return [
+        {"dimensions": dict(zip(dimensions, key, strict=False)), "seconds": seconds}
+        for key, seconds in totals.items()
+    ]
 
 
 def sort_groups(groups, order, dimensions):
@@ -245,7 +253,11 @@ def sort_groups(groups, order, dimensions):
         field, direction = match.groups()
         if field != "sum_minutesViewed" and field not in dimensions:
             raise QueryError(f"cannot order by {field}: it is not a selected dimension")
-        key = (lambda g: g["seconds"]) if field == "sum_minutesViewed" else (lambda g, f=field: g["dimensions"][f])
+        key = (
+            (lambda g: g["seconds"])
+            if field == "sum_minutesViewed"
+            else (lambda g, f=field: g["dimensions"][f])
+        )
         groups.sort(key=key, reverse=direction == "DESC")
 
 

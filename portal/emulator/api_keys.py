@@ -82,7 +82,11 @@ def create_token(account_id, uid):
             claims["downloadable"] = True
     if "accessRules" in body:
         rules = body["accessRules"]
-        if not isinstance(rules, list) or len(rules) > MAX_ACCESS_RULES or not all(isinstance(r, dict) for r in rules):
+        if (
+            not isinstance(rules, list)
+            or len(rules) > MAX_ACCESS_RULES
+            or not all(isinstance(r, dict) for r in rules)
+        ):
             raise bad_request(f"accessRules must be a list of at most {MAX_ACCESS_RULES} rule objects")
         claims["accessRules"] = rules
     key_id, pem = _own_key(body)

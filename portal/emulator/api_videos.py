@@ -8,8 +8,8 @@ from flask import Blueprint, request
 from . import tus
 from .auth import emulator, json_body, require_api_auth
 from .envelope import TOO_LARGE, ApiError, bad_request, envelope, not_found
-from .video_fields import video_changes
 from .processing import mark_queued
+from .video_fields import video_changes
 from .videos import STATES, new_video_record, parse_timestamp, state_of
 
 log = logging.getLogger(__name__)
@@ -162,9 +162,14 @@ def _list_filters(args):
             raise bad_request(f"status must be one of {', '.join(STATES)}")
     ids = {uid.strip() for uid in args["id"].split(",")} if args.get("id") else None
     return {
-        "after": _moment(args, "after", "start"), "before": _moment(args, "before", "end"), "states": wanted,
-        "ids": ids, "creator": args.get("creator"), "search": (args.get("search") or "").lower(),
-        "video_name": args.get("video_name"), "type": args.get("type", "vod"),
+        "after": _moment(args, "after", "start"),
+        "before": _moment(args, "before", "end"),
+        "states": wanted,
+        "ids": ids,
+        "creator": args.get("creator"),
+        "search": (args.get("search") or "").lower(),
+        "video_name": args.get("video_name"),
+        "type": args.get("type", "vod"),
     }
 
 

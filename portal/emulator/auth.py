@@ -19,7 +19,9 @@ def require_api_auth():
     settings = emulator()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.api_token.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), settings.api_token.encode()
+    ):
         raise ApiError(401, AUTH_ERROR, "Authentication error")
     account_id = (request.view_args or {}).get("account_id")
     if account_id is not None and account_id != settings.account_id:

@@ -5,16 +5,21 @@ import re
 from flask import Blueprint, Response, current_app, render_template, request, send_file
 
 from .access import DeliveryRefused, authorize, check_embedding_origin
-from .playlists import caption_playlist, master_playlist, stream_codecs
 from .player import player_settings
+from .playlists import caption_playlist, master_playlist, stream_codecs
 from .thumbnails import thumbnail_file
 from .videos import state_of
 
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 CAPTION_FILE = re.compile(r"^caption_([A-Za-z0-9-]+)\.(m3u8|vtt)$")
 CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".mpd": "application/dash+xml",
-    ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".webm": "video/webm", ".vtt": "text/vtt",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mpd": "application/dash+xml",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".vtt": "text/vtt",
 }
 
 customer_domain = Blueprint("customer_domain", __name__)

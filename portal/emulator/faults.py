@@ -51,8 +51,13 @@ class Fault:
     def describe(self):
         """The fault as JSON for the control API."""
         return {
-            "kind": self.kind, "remaining": self.remaining, "method": self.method, "path_prefix": self.path_prefix,
-            "status": self.status, "retry_after": self.retry_after, "seconds": self.seconds,
+            "kind": self.kind,
+            "remaining": self.remaining,
+            "method": self.method,
+            "path_prefix": self.path_prefix,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
             "after_bytes": self.after_bytes,
         }
 

@@ -42,8 +42,12 @@ def player_settings(args, video_id, record, codecs):
         start_time = 0.0
     default_track = args.get("defaultTextTrack")
     tracks = [
-        {"src": f"{base}/__emulator__/captions/{language}.vtt", "language": language, "label": caption["label"],
-         "default": language == default_track}
+        {
+            "src": f"{base}/__emulator__/captions/{language}.vtt",
+            "language": language,
+            "label": caption["label"],
+            "default": language == default_track,
+        }
         for language, caption in sorted(record["_captions"].items())
     ]
     return {

@@ -31,8 +31,10 @@ def master_playlist(out_dir, record):
         if line.startswith("#EXT-X-STREAM-INF") and captions:
             for language in captions:
                 name = caption_label(language).replace('"', "'")
-                lines.append(f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{name}",LANGUAGE="{language}",'
-                             f'AUTOSELECT=YES,DEFAULT=NO,URI="caption_{language}.m3u8"')
+                lines.append(
+                    f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{name}",LANGUAGE="{language}",'
+                    f'AUTOSELECT=YES,DEFAULT=NO,URI="caption_{language}.m3u8"'
+                )
             line += ',SUBTITLES="subs"'
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -41,7 +43,18 @@ def master_playlist(out_dir, record):
 def caption_playlist(record, language):
     """A VOD media playlist whose single segment is the caption's WebVTT file."""
     duration = max(float(record.get("duration") or 0), 1.0)
-    return "\n".join([
-        "#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(duration)}", "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD", f"#EXTINF:{duration:.3f},", f"caption_{language}.vtt", "#EXT-X-ENDLIST",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "#EXTM3U",
+                "#EXT-X-VERSION:3",
+                f"#EXT-X-TARGETDURATION:{math.ceil(duration)}",
+                "#EXT-X-MEDIA-SEQUENCE:0",
+                "#EXT-X-PLAYLIST-TYPE:VOD",
+                f"#EXTINF:{duration:.3f},",
+                f"caption_{language}.vtt",
+                "#EXT-X-ENDLIST",
+            ]
+        )
+        + "\n"
+    )

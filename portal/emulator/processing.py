@@ -17,7 +17,7 @@ MIN_DURATION = 0.1
 PROGRESS_INTERVAL = 0.25
 FETCH_BLOCK = 1 << 20
 FETCH_TIMEOUT = (10, 60)
-MAX_FETCH_BYTES = 30 * 1024 ** 3
+MAX_FETCH_BYTES = 30 * 1024**3
 
 
 class VideoProcessor:
@@ -25,7 +25,9 @@ class VideoProcessor:
 
     def __init__(self, emulator, workers=2):
         self.emulator = emulator
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream-emulator-processing")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="stream-emulator-processing"
+        )
         self._webm_locks = {}
         self._webm_locks_guard = threading.Lock()
 
@@ -105,7 +107,9 @@ class VideoProcessor:
 
     def _process(self, uid):
         videos = self.emulator.videos
-        record = videos.mutate(uid, lambda record: record["status"].update(state="inprogress", pctComplete=pct(0)))
+        record = videos.mutate(
+            uid, lambda record: record["status"].update(state="inprogress", pctComplete=pct(0))
+        )
         if record is None:
             return
         probe = transcoding.probe_media(videos.source_path(uid))
@@ -117,8 +121,11 @@ class VideoProcessor:
             return
         limit = record.get("maxDurationSeconds")
         if limit and probe.duration > limit:
-            self._fail(uid, "ERR_DURATION_EXCEED_CONSTRAINT",
-                       f"The video is {probe.duration:.1f}s long, over maxDurationSeconds ({limit})")
+            self._fail(
+                uid,
+                "ERR_DURATION_EXCEED_CONSTRAINT",
+                f"The video is {probe.duration:.1f}s long, over maxDurationSeconds ({limit})",
+            )
             return
         if 0 <= probe.duration < MIN_DURATION:
             self._fail(uid, "ERR_DURATION_TOO_SHORT", "The video is shorter than 0.1 seconds")
@@ -179,7 +186,9 @@ class ProgressReporter:
         now = time.monotonic()
         if fraction > self.highest and now - self.last_write >= PROGRESS_INTERVAL:
             self.last_write, self.highest = now, fraction
-            self.videos.mutate(self.uid, lambda record: record["status"].update(pctComplete=pct(fraction * 95)))
+            self.videos.mutate(
+                self.uid, lambda record: record["status"].update(pctComplete=pct(fraction * 95))
+            )
 
 
 def mark_queued(record, size):

@@ -36,7 +36,9 @@ class EmulatorServer:
 
     def start(self):
         """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stream-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="stream-emulator", daemon=True
+        )
         self._thread.start()
         log.info("Stream emulator listening on %s", self.url)
         return self
@@ -70,8 +72,11 @@ def serve(host="127.0.0.1", port=8788, state_dir="instance/stream-emulator", **a
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     server = EmulatorServer(state_dir, host=host, port=port, **app_kwargs)
     settings = server.emulator
-    print(f"Stream emulator on {server.url}  (API base {server.api_base}, account {settings.account_id}, "
-          f"token {settings.api_token}, state {Path(state_dir).resolve()})", flush=True)
+    print(
+        f"Stream emulator on {server.url}  (API base {server.api_base}, account {settings.account_id}, "
+        f"token {settings.api_token}, state {Path(state_dir).resolve()})",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

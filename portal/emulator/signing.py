@@ -18,8 +18,13 @@ MAX_KEYS = 1000
 MAX_TOKEN_LIFETIME = 24 * 3600
 CLOCK_LEEWAY = 60
 JWT_OPTIONS = {
-    "verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
-    "verify_iss": False, "verify_sub": False, "verify_jti": False,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
 }
 
 
@@ -42,23 +47,35 @@ def private_jwk(private_key, key_id):
     numbers = private_key.private_numbers()
     public = numbers.public_numbers
     return {
-        "use": "sig", "kty": "RSA", "kid": key_id, "alg": "RS256",
-        "n": _b64url_uint(public.n), "e": _b64url_uint(public.e), "d": _b64url_uint(numbers.d),
-        "p": _b64url_uint(numbers.p), "q": _b64url_uint(numbers.q), "dp": _b64url_uint(numbers.dmp1),
-        "dq": _b64url_uint(numbers.dmq1), "qi": _b64url_uint(numbers.iqmp),
+        "use": "sig",
+        "kty": "RSA",
+        "kid": key_id,
+        "alg": "RS256",
+        "n": _b64url_uint(public.n),
+        "e": _b64url_uint(public.e),
+        "d": _b64url_uint(numbers.d),
+        "p": _b64url_uint(numbers.p),
+        "q": _b64url_uint(numbers.q),
+        "dp": _b64url_uint(numbers.dmp1),
+        "dq": _b64url_uint(numbers.dmq1),
+        "qi": _b64url_uint(numbers.iqmp),
     }
 
 
 def _pkcs1_pem(private_key):
     return private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     )
 
 
 def _public_pem(private_key):
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
 
 
 def numeric_claim(value):
@@ -130,7 +147,9 @@ class SigningKeys:
             data = self.document.load()
             data["keys"] = []
             self.document.save(data)
-            self._public_keys = {key: value for key, value in self._public_keys.items() if key == self.internal_id}
+            self._public_keys = {
+                key: value for key, value in self._public_keys.items() if key == self.internal_id
+            }
 
     def verification_key(self, key_id):
         """The public key that checks tokens with this kid, or None if unknown or revoked."""
@@ -143,7 +162,9 @@ class SigningKeys:
             for key in self.document.load()["keys"]:
                 if key["id"] == key_id:
                     if key_id not in self._public_keys:
-                        self._public_keys[key_id] = serialization.load_pem_public_key(key["publicPem"].encode())
+                        self._public_keys[key_id] = serialization.load_pem_public_key(
+                            key["publicPem"].encode()
+                        )
                     return self._public_keys[key_id]
         return None
 

@@ -71,8 +71,11 @@ class VideoStore:
                 record = json.loads(record_file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 record = None
-            if not isinstance(record, dict) or record.get("uid") != record_file.parent.name \
-                    or not is_uid(record["uid"]):
+            if (
+                not isinstance(record, dict)
+                or record.get("uid") != record_file.parent.name
+                or not is_uid(record["uid"])
+            ):
                 log.warning("Skipping unreadable video record %s", record_file)
                 continue
             self._records[record["uid"]] = record

@@ -16,8 +16,18 @@ DURATION_PATTERN = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 FRAME_SIZE_PATTERN = re.compile(r"[ ,](\d{2,5})x(\d{2,5})\b")
 OUT_TIME_PATTERN = re.compile(r"^out_time_us=(\d+)")
 # Magic bytes of containers Stream accepts: a file that starts like one but will not open is malformed.
-CONTAINER_SIGNATURES = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (0, b"RIFF"), (0, b"FLV"), (0, b"\x00\x00\x01\xba"),
-                        (4, b"moov"), (4, b"mdat"), (4, b"wide"), (4, b"free"), (0, b"\x30\x26\xb2\x75"))
+CONTAINER_SIGNATURES = (
+    (4, b"ftyp"),
+    (0, b"\x1a\x45\xdf\xa3"),
+    (0, b"RIFF"),
+    (0, b"FLV"),
+    (0, b"\x00\x00\x01\xba"),
+    (4, b"moov"),
+    (4, b"mdat"),
+    (4, b"wide"),
+    (4, b"free"),
+    (0, b"\x30\x26\xb2\x75"),
+)
 PROBE_TIMEOUT = 60
 THUMBNAIL_TIMEOUT = 60
 
@@ -50,14 +60,18 @@ def looks_like_container(path):
         head = stream.read(512)
     if len(head) > 376 and head[0] == 0x47 and head[188] == 0x47 and head[376] == 0x47:
         return True
-    return any(head[offset:offset + len(magic)] == magic for offset, magic in CONTAINER_SIGNATURES)
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in CONTAINER_SIGNATURES)
 
 
 def probe_media(path):
     """Duration and frame size of `path`, parsed from ffmpeg's stderr (there is no ffprobe)."""
     completed = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=PROBE_TIMEOUT,
+        check=False,
     )
     stderr = completed.stderr
     duration_match = DURATION_PATTERN.search(stderr)
@@ -88,11 +102,44 @@ def encode_mp4(source, out_dir, duration, on_progress):
     out_dir.mkdir(parents=True, exist_ok=True)
     scale = "scale=-2:'min(720,ih)':flags=bicubic,scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1"
     command = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
-        "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-vf", scale,
-        "-c:v", "libx264", "-preset", "superfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
-        "-force_key_frames", "expr:gte(t,n_forced*2)", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
-        "-movflags", "+faststart", str(out_dir / "video.mp4"),
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-vf",
+        scale,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "superfast",
+        "-profile:v",
+        "main",
+        "-pix_fmt",
+        "yuv420p",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ac",
+        "2",
+        "-ar",
+        "48000",
+        "-movflags",
+        "+faststart",
+        str(out_dir / "video.mp4"),
     ]
     reached = 0.0
     with open(out_dir / "ffmpeg.log", "w", encoding="utf-8") as log_file:
@@ -119,10 +166,35 @@ def encode_webm(out_dir):
     out_dir = Path(out_dir)
     handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".webm")
     os.close(handle)
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(out_dir / "video.mp4"),
-               "-vf", "scale=-2:'min(480,ih)',scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libvpx-vp9",
-               "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-b:v", "800k", "-c:a", "libopus",
-               "-b:a", "96k", "-f", "webm", temporary]
+    command = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-i",
+        str(out_dir / "video.mp4"),
+        "-vf",
+        "scale=-2:'min(480,ih)',scale=trunc(iw/2)*2:trunc(ih/2)*2",
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-row-mt",
+        "1",
+        "-b:v",
+        "800k",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "96k",
+        "-f",
+        "webm",
+        temporary,
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
     if completed.returncode != 0:
         Path(temporary).unlink(missing_ok=True)
@@ -137,13 +209,46 @@ def package_streaming(out_dir):
     out_dir = Path(out_dir)
     manifest_dir = out_dir / "manifest"
     manifest_dir.mkdir(parents=True, exist_ok=True)
-    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(out_dir / "video.mp4"),
-            "-map", "0", "-c", "copy"]
-    hls = [*base, "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-           "-hls_segment_filename", str(manifest_dir / "seg_%03d.ts"), "-master_pl_name", "master.m3u8",
-           str(manifest_dir / "stream.m3u8")]
-    dash = [*base, "-f", "dash", "-seg_duration", "4", "-use_template", "1", "-use_timeline", "1",
-            str(manifest_dir / "video.mpd")]
+    base = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-i",
+        str(out_dir / "video.mp4"),
+        "-map",
+        "0",
+        "-c",
+        "copy",
+    ]
+    hls = [
+        *base,
+        "-f",
+        "hls",
+        "-hls_time",
+        "4",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+        str(manifest_dir / "seg_%03d.ts"),
+        "-master_pl_name",
+        "master.m3u8",
+        str(manifest_dir / "stream.m3u8"),
+    ]
+    dash = [
+        *base,
+        "-f",
+        "dash",
+        "-seg_duration",
+        "4",
+        "-use_template",
+        "1",
+        "-use_timeline",
+        "1",
+        str(manifest_dir / "video.mpd"),
+    ]
     for command in (hls, dash):
         completed = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
         if completed.returncode != 0:
@@ -160,8 +265,10 @@ def thumbnail_filter(width, height, fit):
         if fit == "clip":
             return f"scale={width}:{height}:force_original_aspect_ratio=decrease"
         if fit == "fill":
-            return (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-                    f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2")
+            return (
+                f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2"
+            )
         return f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
     if height:
         return f"scale=-2:{height}"
@@ -174,12 +281,31 @@ def render_thumbnail(video_path, target, seconds, width, height, fit):
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
     os.close(handle)
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-ss", f"{seconds:.3f}",
-               "-i", str(video_path), "-frames:v", "1", "-vf", thumbnail_filter(width, height, fit),
-               "-q:v", "3", "-f", "image2", temporary]
+    command = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-ss",
+        f"{seconds:.3f}",
+        "-i",
+        str(video_path),
+        "-frames:v",
+        "1",
+        "-vf",
+        thumbnail_filter(width, height, fit),
+        "-q:v",
+        "3",
+        "-f",
+        "image2",
+        temporary,
+    ]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                   timeout=THUMBNAIL_TIMEOUT, check=False)
+        completed = subprocess.run(
+            command, capture_output=True, text=True, errors="replace", timeout=THUMBNAIL_TIMEOUT, check=False
+        )
     except subprocess.TimeoutExpired:
         completed = subprocess.CompletedProcess(command, -1, "", f"timed out after {THUMBNAIL_TIMEOUT}s")
     if completed.returncode != 0 or os.path.getsize(temporary) == 0:

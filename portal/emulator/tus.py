@@ -17,7 +17,7 @@ from .videos import format_timestamp, new_video_record, parse_timestamp, state_o
 log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
-MAX_UPLOAD_LENGTH = 30 * 1024 ** 3
+MAX_UPLOAD_LENGTH = 30 * 1024**3
 MIN_CHUNK = 5 * 1024 * 1024
 MAX_CHUNK = 200 * 1024 * 1024
 CHUNK_MULTIPLE = 256 * 1024
@@ -29,15 +29,23 @@ tus_api = Blueprint("tus_api", __name__)
 
 def options_response():
     """The answer to an OPTIONS request on the creation URL."""
-    headers = {**TUS_HEADERS, "Tus-Version": TUS_VERSION, "Tus-Extension": "creation",
-               "Tus-Max-Size": str(MAX_UPLOAD_LENGTH)}
+    headers = {
+        **TUS_HEADERS,
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": "creation",
+        "Tus-Max-Size": str(MAX_UPLOAD_LENGTH),
+    }
     return Response(status=204, headers=headers)
 
 
 def _require_tus_version():
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
-        raise ApiError(412, 10005, f"Tus-Resumable must be {TUS_VERSION}",
-                       headers={**TUS_HEADERS, "Tus-Version": TUS_VERSION})
+        raise ApiError(
+            412,
+            10005,
+            f"Tus-Resumable must be {TUS_VERSION}",
+            headers={**TUS_HEADERS, "Tus-Version": TUS_VERSION},
+        )
 
 
 def parse_upload_metadata(header):
@@ -50,7 +58,11 @@ def parse_upload_metadata(header):
         key, _, encoded = pair.partition(" ")
         encoded = encoded.strip()
         try:
-            value = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8") if encoded else None
+            value = (
+                base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
+                if encoded
+                else None
+            )
         except (binascii.Error, UnicodeDecodeError):
             raise bad_request(f"Upload-Metadata value for {key} is not valid base64") from None
         metadata[key] = value
@@ -65,7 +77,9 @@ def _apply_metadata(record, metadata):
         elif name == "requiresignedurls":
             record["requireSignedURLs"] = (value or "true").strip().lower() != "false"
         elif name == "allowedorigins":
-            record["allowedOrigins"] = [origin.strip() for origin in (value or "").split(",") if origin.strip()]
+            record["allowedOrigins"] = [
+                origin.strip() for origin in (value or "").split(",") if origin.strip()
+            ]
         elif name == "thumbnailtimestamppct":
             record["thumbnailTimestampPct"] = _number(key, value, float, 0, 1)
         elif name == "maxdurationseconds":
@@ -115,10 +129,18 @@ def create_upload(account_id):
     settings.videos.source_path(record["uid"]).touch()
     uid = record["uid"]
     base = request.host_url.rstrip("/")
-    location = f"{base}/tus/{uid}?tusv2=true" if direct_user else f"{base}/client/v4/accounts/{account_id}/media/{uid}?tusv2=true"
+    location = (
+        f"{base}/tus/{uid}?tusv2=true"
+        if direct_user
+        else f"{base}/client/v4/accounts/{account_id}/media/{uid}?tusv2=true"
+    )
     log.info("tus upload %s created (%s bytes)", uid, length)
-    headers = {**TUS_HEADERS, "Location": location, "stream-media-id": uid,
-               "Access-Control-Expose-Headers": "Location, stream-media-id, Tus-Resumable"}
+    headers = {
+        **TUS_HEADERS,
+        "Location": location,
+        "stream-media-id": uid,
+        "Access-Control-Expose-Headers": "Location, stream-media-id, Tus-Resumable",
+    }
     if int(length) == 0:
         _complete(uid, 0)
     return Response(status=201, headers=headers)
@@ -141,8 +163,12 @@ def upload_status(uid, direct_user):
     """HEAD: the upload's offset and length, never cached."""
     _require_tus_version()
     upload = _upload_record(uid, direct_user)["_upload"]
-    headers = {**TUS_HEADERS, "Upload-Offset": str(upload["offset"]), "Upload-Length": str(upload["length"]),
-               "Cache-Control": "no-store"}
+    headers = {
+        **TUS_HEADERS,
+        "Upload-Offset": str(upload["offset"]),
+        "Upload-Length": str(upload["length"]),
+        "Cache-Control": "no-store",
+    }
     return Response(status=200, headers=headers)
 
 
@@ -151,11 +177,17 @@ def _check_chunk(upload, offset, size):
     if end > upload["length"]:
         raise ApiError(413, TOO_LARGE, "The chunk runs past Upload-Length", headers=TUS_HEADERS)
     if size > MAX_CHUNK:
-        raise ApiError(413, TOO_LARGE, "Chunk size must not exceed 200 MiB (209715200 bytes)", headers=TUS_HEADERS)
+        raise ApiError(
+            413, TOO_LARGE, "Chunk size must not exceed 200 MiB (209715200 bytes)", headers=TUS_HEADERS
+        )
     if end < upload["length"]:
         if size < MIN_CHUNK:
-            raise ApiError(400, 10005, "Chunk size must be at least 5 MiB (5242880 bytes) except for the last chunk",
-                           headers=TUS_HEADERS)
+            raise ApiError(
+                400,
+                10005,
+                "Chunk size must be at least 5 MiB (5242880 bytes) except for the last chunk",
+                headers=TUS_HEADERS,
+            )
         if size % CHUNK_MULTIPLE:
             raise ApiError(400, 10005, "Chunk size must be a multiple of 256KiB", headers=TUS_HEADERS)
 
@@ -164,7 +196,9 @@ def receive_chunk(uid, direct_user):
     """PATCH: append the body at Upload-Offset, streaming it to disk in blocks; 204 with the new offset."""
     _require_tus_version()
     if request.mimetype != "application/offset+octet-stream":
-        raise ApiError(415, 10005, "Content-Type must be application/offset+octet-stream", headers=TUS_HEADERS)
+        raise ApiError(
+            415, 10005, "Content-Type must be application/offset+octet-stream", headers=TUS_HEADERS
+        )
     offset_header = request.headers.get("Upload-Offset", "")
     if not (offset_header.isascii() and offset_header.isdigit()):
         raise bad_request("Upload-Offset is required")
@@ -177,8 +211,12 @@ def receive_chunk(uid, direct_user):
     try:
         upload = _upload_record(uid, direct_user)["_upload"]
         if int(offset_header) != upload["offset"]:
-            raise ApiError(409, CONFLICT, f"Upload-Offset must be {upload['offset']}",
-                           headers={**TUS_HEADERS, "Upload-Offset": str(upload["offset"])})
+            raise ApiError(
+                409,
+                CONFLICT,
+                f"Upload-Offset must be {upload['offset']}",
+                headers={**TUS_HEADERS, "Upload-Offset": str(upload["offset"])},
+            )
         size = request.content_length
         _check_chunk(upload, upload["offset"], size)
         drop = settings.faults.take("drop_patch", request.path, "PATCH")

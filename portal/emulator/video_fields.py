@@ -55,8 +55,9 @@ def video_changes(body, record):
         changes["thumbnailTimestampPct"] = value
     if "maxDurationSeconds" in body:
         value = body["maxDurationSeconds"]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 1 <= value <= MAX_DURATION_SECONDS):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DURATION_SECONDS
+        ):
             raise bad_request(f"maxDurationSeconds must be an integer from 1 to {MAX_DURATION_SECONDS}")
         changes["maxDurationSeconds"] = value
     if "scheduledDeletion" in body:
@@ -64,7 +65,9 @@ def video_changes(body, record):
         changes["scheduledDeletion"] = scheduled_deletion(body["scheduledDeletion"], base)
     if "uploadExpiry" in body:
         value = body["uploadExpiry"]
-        changes["uploadExpiry"] = None if value is None else format_timestamp(_timestamp("uploadExpiry", value))
+        changes["uploadExpiry"] = (
+            None if value is None else format_timestamp(_timestamp("uploadExpiry", value))
+        )
     if "publicDetails" in body:
         details = body["publicDetails"]
         if not isinstance(details, dict):

@@ -1,7 +1,7 @@
 """Video records as stored on disk, and the Cloudflare video objects rendered from them."""
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 STATES = ("pendingupload", "downloading", "queued", "inprogress", "ready", "error")
 PUBLIC_DETAILS = {"title": None, "share_link": None, "channel_link": None, "logo": None, "media_id": None}
@@ -9,12 +9,12 @@ PUBLIC_DETAILS = {"title": None, "share_link": None, "channel_link": None, "logo
 
 def now_utc():
     """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_timestamp(moment):
     """RFC3339 with microseconds and a Z, as Cloudflare writes its timestamps."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def timestamp_now(offset_seconds=0):
@@ -33,16 +33,16 @@ def parse_timestamp(value):
         return _from_unix(int(text))
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError as error:  # e.g. 0001-01-01T00:00:00+01:00
         raise ValueError(f"timestamp out of range: {error}") from None
 
 
 def _from_unix(seconds):
     try:
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError) as error:
         raise ValueError(f"timestamp out of range: {error}") from None
 

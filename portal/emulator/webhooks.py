@@ -61,14 +61,23 @@ class WebhookNotifier:
             return
         body = json.dumps(video, separators=(",", ":")).encode("utf-8")
         delivery = {
-            "url": subscription["notificationUrl"], "videoUid": video["uid"], "state": video["status"]["state"],
-            "statusCode": None, "attempts": 0, "delivered": False, "finished": False, "history": [],
+            "url": subscription["notificationUrl"],
+            "videoUid": video["uid"],
+            "state": video["status"]["state"],
+            "statusCode": None,
+            "attempts": 0,
+            "delivered": False,
+            "finished": False,
+            "history": [],
         }
         with self._lock:
             self._deliveries.append(delivery)
             generation = self._generation
         threading.Thread(
-            target=self._deliver, args=(delivery, body, generation), name="stream-emulator-webhook", daemon=True
+            target=self._deliver,
+            args=(delivery, body, generation),
+            name="stream-emulator-webhook",
+            daemon=True,
         ).start()
 
     def deliveries(self):
@@ -115,7 +124,9 @@ class WebhookNotifier:
         }
         outcome = {"at": timestamp_now(), "statusCode": None, "error": None}
         try:
-            with requests.post(delivery["url"], data=body, headers=headers, timeout=DELIVERY_TIMEOUT) as response:
+            with requests.post(
+                delivery["url"], data=body, headers=headers, timeout=DELIVERY_TIMEOUT
+            ) as response:
                 outcome["statusCode"] = response.status_code
         except requests.RequestException as error:
             outcome["error"] = str(error)
@@ -124,4 +135,9 @@ class WebhookNotifier:
             delivery["statusCode"] = outcome["statusCode"]
             delivery["delivered"] = outcome["statusCode"] is not None and 200 <= outcome["statusCode"] < 300
             delivery["history"].append(outcome)
-        log.info("Webhook for %s to %s: %s", delivery["videoUid"], delivery["url"], outcome["statusCode"] or outcome["error"])
+        log.info(
+            "Webhook for %s to %s: %s",
+            delivery["videoUid"],
+            delivery["url"],
+            outcome["statusCode"] or outcome["error"],
+        )

@@ -1,7 +1,7 @@
 """The job that applies a recorded Stream webhook, its enqueueing, and `flask stream-reconcile`."""
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import current_app
@@ -38,9 +38,13 @@ def enqueue_delivery(delivery_id):
     queue = current_app.extensions["redis"].queue(QUEUE)
     try:
         queue.enqueue(
-            apply_stream_webhook, delivery_id, job_id=job_id_for(delivery_id), unique=True,
+            apply_stream_webhook,
+            delivery_id,
+            job_id=job_id_for(delivery_id),
+            unique=True,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            job_timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL,
+            job_timeout=JOB_TIMEOUT,
+            failure_ttl=FAILURE_TTL,
         )
     except DuplicateJobError:
         return False
@@ -53,11 +57,12 @@ def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
     Returns counts {"enqueued", "already_queued"}; a job still queued, running or in the failed
     registry under its id is left alone (requeue failed jobs from RQ's failed registry).
     """
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     ids = db.session.scalars(
         select(WebhookDelivery.id)
         .where(WebhookDelivery.processed_at.is_(None), WebhookDelivery.received_at < cutoff)
-        .order_by(WebhookDelivery.id).limit(limit)
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
     ).all()
     counts = {"enqueued": 0, "already_queued": 0}
     for delivery_id in ids:
@@ -78,8 +83,13 @@ def apply_stream_webhook(delivery_id):
 
 
 @click.command("stream-reconcile")
-@click.option("--older-than", "older_than_minutes", default=30, show_default=True,
-              help="Ask Stream about assets processing for more than this many minutes.")
+@click.option(
+    "--older-than",
+    "older_than_minutes",
+    default=30,
+    show_default=True,
+    help="Ask Stream about assets processing for more than this many minutes.",
+)
 @with_appcontext
 def reconcile_command(older_than_minutes):
     """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
@@ -90,5 +100,7 @@ def reconcile_command(older_than_minutes):
     counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
     db.session.commit()
     click.echo(f"Deliveries: {queued['enqueued']} enqueued, {queued['already_queued']} already queued.")
-    click.echo(f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "
-               f"{counts['missing']} missing on Stream, {counts['errors']} lookup errors.")
+    click.echo(
+        f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "
+        f"{counts['missing']} missing on Stream, {counts['errors']} lookup errors."
+    )

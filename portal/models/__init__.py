@@ -12,10 +12,22 @@ from portal.models.enums import (
     Tier,
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
-from portal.models.user import User, normalize_email
+from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
 
 __all__ = [
-    "Caption", "EntityType", "Event", "MediaAccessLevel", "MediaAsset", "MediaAssetStatus",
-    "MediaTag", "MediaType", "RecordingStatus", "Role", "StorageProvider", "Tier",
-    "TrainingSession", "User", "WebhookDelivery",
+    "Caption",
+    "EntityType",
+    "Event",
+    "MediaAccessLevel",
+    "MediaAsset",
+    "MediaAssetStatus",
+    "MediaTag",
+    "MediaType",
+    "RecordingStatus",
+    "Role",
+    "StorageProvider",
+    "Tier",
+    "TrainingSession",
+    "User",
+    "WebhookDelivery",
 ]

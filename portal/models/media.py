@@ -117,9 +117,7 @@ class MediaTag(db.Model):
 
     __tablename__ = "media_tags"
 
-    asset_id: Mapped[str] = mapped_column(
-        ForeignKey("media_assets.id", ondelete="CASCADE"), primary_key=True
-    )
+    asset_id: Mapped[str] = mapped_column(ForeignKey("media_assets.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     asset: Mapped[MediaAsset] = relationship(back_populates="tag_rows")
 

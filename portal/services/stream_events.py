@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -74,8 +74,11 @@ def record_delivery(raw_body, signature_time, video):
     the savepoint and the caller's transaction stays usable, on SQLite and PostgreSQL alike.
     """
     delivery = WebhookDelivery(
-        dedupe_key=dedupe_key(signature_time, raw_body), video_uid=video["uid"], state=video_state(video),
-        signature_time=int(signature_time), body=bytes(raw_body).decode("utf-8"),
+        dedupe_key=dedupe_key(signature_time, raw_body),
+        video_uid=video["uid"],
+        state=video_state(video),
+        signature_time=int(signature_time),
+        body=bytes(raw_body).decode("utf-8"),
     )
     try:
         with db.session.begin_nested():
@@ -99,9 +102,9 @@ def parse_modified(value):
         moment = datetime.fromisoformat(whole.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     nanos = int(match.group(1)[:9].ljust(9, "0")) if match else 0
-    return moment.astimezone(timezone.utc), nanos
+    return moment.astimezone(UTC), nanos
 
 
 def _positive(value):
@@ -113,12 +116,14 @@ def _positive(value):
 def error_reason(video):
     """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling)."""
     status = video.get("status") if isinstance(video.get("status"), dict) else {}
+
     def pick(*names):
         for source in (status, video):
             for name in names:
                 if isinstance(source.get(name), str) and source[name].strip():
                     return source[name].strip()
         return None
+
     code = pick("errorReasonCode", "errReasonCode")
     text = pick("errorReasonText", "errReasonText")
     return ": ".join(part for part in (code, text) if part) or "Stream could not process the video"
@@ -190,17 +195,21 @@ def apply_delivery(delivery_id):
         select(MediaAsset).where(MediaAsset.stream_video_id == video["uid"]).with_for_update()
     )
     if asset is None:
-        received = delivery.received_at if delivery.received_at.tzinfo else \
-            delivery.received_at.replace(tzinfo=timezone.utc)
-        if datetime.now(timezone.utc) - received < UNKNOWN_VIDEO_GRACE:
+        received = (
+            delivery.received_at if delivery.received_at.tzinfo else delivery.received_at.replace(tzinfo=UTC)
+        )
+        if datetime.now(UTC) - received < UNKNOWN_VIDEO_GRACE:
             raise VideoNotRecordedYet(f"no asset has Stream video {video['uid']} yet")
-        log.warning("Stream webhook %s for unknown video %s (state %s)", delivery.id, video["uid"],
-                    video_state(video))
+        log.warning(
+            "Stream webhook %s for unknown video %s (state %s)", delivery.id, video["uid"], video_state(video)
+        )
         outcome = "unknown_video"
     else:
         outcome = "applied" if apply_video(asset, video) else "unchanged"
-        log.info("Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome)
-    delivery.processed_at = datetime.now(timezone.utc)
+        log.info(
+            "Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome
+        )
+    delivery.processed_at = datetime.now(UTC)
     db.session.flush()
     return outcome
 
@@ -212,12 +221,16 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
     (404) fails its asset; other Stream errors are logged and left for the next run.
     """
     stream = stream or get_client()
-    cutoff = datetime.now(timezone.utc) - timedelta(minutes=older_than_minutes)
+    cutoff = datetime.now(UTC) - timedelta(minutes=older_than_minutes)
     assets = db.session.scalars(
         select(MediaAsset)
-        .where(MediaAsset.status == MediaAssetStatus.PROCESSING, MediaAsset.stream_video_id.is_not(None),
-               MediaAsset.updated_at < cutoff)
-        .order_by(MediaAsset.updated_at).limit(limit)
+        .where(
+            MediaAsset.status == MediaAssetStatus.PROCESSING,
+            MediaAsset.stream_video_id.is_not(None),
+            MediaAsset.updated_at < cutoff,
+        )
+        .order_by(MediaAsset.updated_at)
+        .limit(limit)
     ).all()
     counts = {"checked": len(assets), "updated": 0, "missing": 0, "errors": 0}
     for asset in assets:

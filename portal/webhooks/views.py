@@ -55,8 +55,11 @@ def cloudflare_stream():
     header = request.headers.get(SIGNATURE_HEADER)
     parsed = parse_signature_header(header)
     if parsed is None:
-        raise APIError(400, "invalid_signature_header",
-                       "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.")
+        raise APIError(
+            400,
+            "invalid_signature_header",
+            "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.",
+        )
     if not verify_webhook_signature(raw, header, secret):
         log.warning("Stream webhook with a bad signature or a timestamp outside ±300 s (time=%s)", parsed[0])
         raise APIError(401, "invalid_signature", "The signature does not match or the timestamp is too old.")
@@ -72,6 +75,10 @@ def cloudflare_stream():
     try:
         enqueue_delivery(delivery_id)
     except RedisError:
-        log.error("Stream webhook %s recorded but not enqueued (Redis unavailable); "
-                  "`flask stream-reconcile` will enqueue it", delivery_id, exc_info=True)
+        log.error(
+            "Stream webhook %s recorded but not enqueued (Redis unavailable); "
+            "`flask stream-reconcile` will enqueue it",
+            delivery_id,
+            exc_info=True,
+        )
     return jsonify(status="accepted", delivery_id=delivery_id)

@@ -7,15 +7,19 @@ from portal.models import Role, Tier
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
-               "resultTypes": ["violations"]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 
 
 def violations(page):
     """axe's violations on the current page, as (rule id, impact, first target) for a readable failure."""
     results = Axe().run(page, options=AXE_OPTIONS)
-    return [(v["id"], v["impact"], v["nodes"][0]["target"] if v["nodes"] else None)
-            for v in results.response["violations"]]
+    return [
+        (v["id"], v["impact"], v["nodes"][0]["target"] if v["nodes"] else None)
+        for v in results.response["violations"]
+    ]
 
 
 def sign_in(page, base, email):

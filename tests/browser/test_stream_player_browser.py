@@ -13,12 +13,21 @@ VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nBow to the instructor\n"
 
 @pytest.fixture
 def stream(emulator):
-    client = StreamClient(api_base=emulator.api_base, account_id="emulator-account",
-                          api_token="emulator-token", customer_base_url=emulator.url)
+    client = StreamClient(
+        api_base=emulator.api_base,
+        account_id="emulator-account",
+        api_token="emulator-token",
+        customer_base_url=emulator.url,
+    )
     key = client.create_signing_key()
-    keyed = StreamClient(api_base=emulator.api_base, account_id="emulator-account",
-                         api_token="emulator-token", customer_base_url=emulator.url,
-                         signing_key_id=key["id"], signing_key_pem=key["pem"])
+    keyed = StreamClient(
+        api_base=emulator.api_base,
+        account_id="emulator-account",
+        api_token="emulator-token",
+        customer_base_url=emulator.url,
+        signing_key_id=key["id"],
+        signing_key_pem=key["pem"],
+    )
     yield keyed
     client.close()
     keyed.close()

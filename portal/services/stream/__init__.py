@@ -8,8 +8,16 @@ from .errors import StreamError
 from .tus import plan_tus_chunks
 from .webhooks import verify_webhook_signature
 
-__all__ = ["StreamClient", "StreamError", "LazyStreamClient", "init_app", "get_client",
-           "plan_tus_chunks", "srt_to_vtt", "verify_webhook_signature"]
+__all__ = [
+    "StreamClient",
+    "StreamError",
+    "LazyStreamClient",
+    "init_app",
+    "get_client",
+    "plan_tus_chunks",
+    "srt_to_vtt",
+    "verify_webhook_signature",
+]
 
 
 class LazyStreamClient:
@@ -53,5 +61,6 @@ def get_client(app=None):
     """The Stream client of `app`, or of the current app."""
     if app is None:
         from flask import current_app
+
         app = current_app
     return app.extensions["stream"].client

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 from .errors import StreamError
 
-MAX_RANGE_DAYS = 31   # Cloudflare answers at most 31 days per query
+MAX_RANGE_DAYS = 31  # Cloudflare answers at most 31 days per query
 
 MINUTES_VIEWED_QUERY = """
 query StreamMinutesViewed($accountTag: string!, $uid: string!, $start: Date!, $end: Date!) {
@@ -42,9 +42,15 @@ def minutes_viewed_request(account_id, video_id, since, until):
         raise ValueError("until is before since")
     if end - start >= timedelta(days=MAX_RANGE_DAYS):
         raise ValueError(f"Cloudflare analytics cover at most {MAX_RANGE_DAYS} days per query")
-    return {"query": MINUTES_VIEWED_QUERY,
-            "variables": {"accountTag": account_id, "uid": video_id,
-                          "start": start.isoformat(), "end": end.isoformat()}}
+    return {
+        "query": MINUTES_VIEWED_QUERY,
+        "variables": {
+            "accountTag": account_id,
+            "uid": video_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
+    }
 
 
 def parse_minutes_viewed(payload, video_id, since, until):
@@ -52,10 +58,10 @@ def parse_minutes_viewed(payload, video_id, since, until):
     if not isinstance(payload, dict):
         raise StreamError("Cloudflare GraphQL answered with something other than JSON")
     if payload.get("errors"):
-        messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                             for e in payload["errors"])
-        raise StreamError(f"Cloudflare GraphQL analytics query failed: {messages}",
-                          errors=payload["errors"])
+        messages = "; ".join(
+            str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in payload["errors"]
+        )
+        raise StreamError(f"Cloudflare GraphQL analytics query failed: {messages}", errors=payload["errors"])
     accounts = ((payload.get("data") or {}).get("viewer") or {}).get("accounts") or []
     by_date = {}
     for account in accounts:

@@ -3,7 +3,7 @@
 import os
 import re
 
-MAX_CAPTION_BYTES = 10 * 1024 * 1024   # Cloudflare's caption size limit
+MAX_CAPTION_BYTES = 10 * 1024 * 1024  # Cloudflare's caption size limit
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2}),(\d{3})")
 
@@ -63,4 +63,3 @@ def check_language(language):
     """Caption languages are BCP-47 tags such as `en` or `pt-BR`."""
     if not isinstance(language, str) or not LANGUAGE.match(language):
         raise ValueError(f"invalid caption language {language!r}")
-

@@ -10,12 +10,19 @@ from .errors import StreamError
 from .fields import as_int, list_params, to_json_fields, to_tus_pairs
 from .multipart import MultipartFileBody, content_type, new_boundary
 from .settings import CLOUDFLARE_GRAPHQL_URL, client_kwargs
-from .tokens import (MAX_TOKEN_SECONDS, delivery_url, embed_html, load_signing_key, player_query,
-                     sign_token, thumbnail_url)
+from .tokens import (
+    MAX_TOKEN_SECONDS,
+    delivery_url,
+    embed_html,
+    load_signing_key,
+    player_query,
+    sign_token,
+    thumbnail_url,
+)
 from .transport import StreamTransport, unwrap
 from .webhooks import TOLERANCE_SECONDS, verify_webhook_signature
 
-BASIC_UPLOAD_LIMIT = 200_000_000      # Cloudflare: basic uploads must be under 200 MB
+BASIC_UPLOAD_LIMIT = 200_000_000  # Cloudflare: basic uploads must be under 200 MB
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +30,24 @@ log = logging.getLogger(__name__)
 class StreamClient:
     """Cloudflare Stream's REST API, tus uploads, signed playback URLs and webhook checks."""
 
-    def __init__(self, *, api_base, account_id, api_token, customer_base_url, signing_key_id=None,
-                 signing_key_pem=None, webhook_secret=None, timeout=30.0, max_retries=4,
-                 backoff_base=0.5, tus_chunk_size=tus.DEFAULT_CHUNK,
-                 graphql_url=CLOUDFLARE_GRAPHQL_URL, sleep=None, session=None):
+    def __init__(
+        self,
+        *,
+        api_base,
+        account_id,
+        api_token,
+        customer_base_url,
+        signing_key_id=None,
+        signing_key_pem=None,
+        webhook_secret=None,
+        timeout=30.0,
+        max_retries=4,
+        backoff_base=0.5,
+        tus_chunk_size=tus.DEFAULT_CHUNK,
+        graphql_url=CLOUDFLARE_GRAPHQL_URL,
+        sleep=None,
+        session=None,
+    ):
         self.api_base = api_base.rstrip("/")
         self.account_id = account_id
         self.customer_base_url = (customer_base_url or "").rstrip("/")
@@ -76,8 +97,9 @@ class StreamClient:
         if not (metadata.get("name") or metadata.get("title")):
             metadata["name"] = os.path.basename(file_path)
         if size >= BASIC_UPLOAD_LIMIT:
-            result = self.upload_file_tus(file_path, metadata=metadata,
-                                          progress_callback=progress_callback, on_created=on_created)
+            result = self.upload_file_tus(
+                file_path, metadata=metadata, progress_callback=progress_callback, on_created=on_created
+            )
             return self.get_video(result["video_id"])
         boundary, bodies = new_boundary(), []
 
@@ -89,8 +111,13 @@ class StreamClient:
             return bodies[-1]
 
         try:
-            video = self._call("POST", ok=(200, 201), body=body, retry_network="connect",
-                               headers={"Content-Type": content_type(boundary)})
+            video = self._call(
+                "POST",
+                ok=(200, 201),
+                body=body,
+                retry_network="connect",
+                headers={"Content-Type": content_type(boundary)},
+            )
         finally:
             for old in bodies:
                 old.close()
@@ -108,8 +135,13 @@ class StreamClient:
 
     def upload_from_url(self, video_url, metadata=None):
         """Ask Stream to fetch a video from a public URL (`/stream/copy`); return the video object."""
-        return self._call("POST", "copy", ok=(200, 201), retry_network="connect",
-                          json={"url": video_url, **to_json_fields(metadata)})
+        return self._call(
+            "POST",
+            "copy",
+            ok=(200, 201),
+            retry_network="connect",
+            json={"url": video_url, **to_json_fields(metadata)},
+        )
 
     def initiate_chunked_upload(self, file_size, metadata=None):
         """tus creation; returns {"upload_url": Location, "video_id": stream-media-id}."""
@@ -124,8 +156,16 @@ class StreamClient:
         """The server's current offset for a tus upload (HEAD)."""
         return tus.head_upload(self.http, upload_url)[0]
 
-    def upload_file_tus(self, file_path, upload_url=None, metadata=None, progress_callback=None,
-                        chunk_size=None, min_chunk=tus.MIN_CHUNK, on_created=None):
+    def upload_file_tus(
+        self,
+        file_path,
+        upload_url=None,
+        metadata=None,
+        progress_callback=None,
+        chunk_size=None,
+        min_chunk=tus.MIN_CHUNK,
+        on_created=None,
+    ):
         """Upload a file over tus, creating the upload or resuming `upload_url` from HEAD's offset.
 
         Returns {"upload_url", "video_id" (None when resuming a URL), "bytes_uploaded"}.
@@ -136,8 +176,15 @@ class StreamClient:
             upload_url, video_id, offset = created["upload_url"], created["video_id"], 0
             if on_created:
                 on_created(upload_url, video_id)
-        done = tus.upload_file(self.http, file_path, upload_url, chunk_size or self.tus_chunk_size,
-                               min_chunk, progress_callback, offset)
+        done = tus.upload_file(
+            self.http,
+            file_path,
+            upload_url,
+            chunk_size or self.tus_chunk_size,
+            min_chunk,
+            progress_callback,
+            offset,
+        )
         return {"upload_url": upload_url, "video_id": video_id, "bytes_uploaded": done}
 
     # -- videos ----------------------------------------------------------------------------------
@@ -166,8 +213,11 @@ class StreamClient:
     def list_videos(self, filters=None):
         """List videos: {"videos": [...], "total": int|None, "range": int|None} (strings tolerated)."""
         envelope = self._call("GET", params=list_params(filters), whole=True) or {}
-        return {"videos": envelope.get("result") or [], "total": as_int(envelope.get("total")),
-                "range": as_int(envelope.get("range"))}
+        return {
+            "videos": envelope.get("result") or [],
+            "total": as_int(envelope.get("total")),
+            "range": as_int(envelope.get("range")),
+        }
 
     # -- captions --------------------------------------------------------------------------------
 
@@ -192,14 +242,30 @@ class StreamClient:
 
     # -- playback --------------------------------------------------------------------------------
 
-    def sign_token(self, video_id, expiry_seconds=MAX_TOKEN_SECONDS, user_id=None, downloadable=False,
-                   access_rules=None, now=None):
+    def sign_token(
+        self,
+        video_id,
+        expiry_seconds=MAX_TOKEN_SECONDS,
+        user_id=None,
+        downloadable=False,
+        access_rules=None,
+        now=None,
+    ):
         """A self-signed RS256 playback token for one video (no API call)."""
-        return sign_token(video_id, self.signing_key_id, self.signing_key, expiry_seconds, user_id,
-                          downloadable, access_rules, now)
+        return sign_token(
+            video_id,
+            self.signing_key_id,
+            self.signing_key,
+            expiry_seconds,
+            user_id,
+            downloadable,
+            access_rules,
+            now,
+        )
 
-    def generate_signed_url(self, video_id, expiry_seconds=MAX_TOKEN_SECONDS, user_id=None,
-                            downloadable=False, access_rules=None):
+    def generate_signed_url(
+        self, video_id, expiry_seconds=MAX_TOKEN_SECONDS, user_id=None, downloadable=False, access_rules=None
+    ):
         """`<customer base>/<TOKEN>/iframe` for a video that requires signed URLs."""
         token = self.sign_token(video_id, expiry_seconds, user_id, downloadable, access_rules)
         return self.iframe_url(token)
@@ -219,14 +285,25 @@ class StreamClient:
         src = self.iframe_url(signed_token or video_id, options)
         return embed_html(src, title=options.get("title") or "Video player")
 
-    def get_thumbnail_url(self, video_id, time_seconds=0, width=640, height=360, fit="crop",
-                          signed=False, expiry_seconds=MAX_TOKEN_SECONDS, user_id=None, token=None,
-                          animated=False):
+    def get_thumbnail_url(
+        self,
+        video_id,
+        time_seconds=0,
+        width=640,
+        height=360,
+        fit="crop",
+        signed=False,
+        expiry_seconds=MAX_TOKEN_SECONDS,
+        user_id=None,
+        token=None,
+        animated=False,
+    ):
         """Thumbnail URL at a time and size; signed (token in place of the uid) for protected videos."""
         if signed and token is None:
             token = self.sign_token(video_id, expiry_seconds, user_id)
-        return thumbnail_url(self._customer_base(), token or video_id, time_seconds, width, height,
-                             fit, animated)
+        return thumbnail_url(
+            self._customer_base(), token or video_id, time_seconds, width, height, fit, animated
+        )
 
     def _customer_base(self):
         if not self.customer_base_url:
@@ -245,11 +322,13 @@ class StreamClient:
             payload = None
         return analytics.parse_minutes_viewed(payload, video_id, since, until)
 
-    def verify_webhook_signature(self, payload, signature_header, webhook_secret=None, now=None,
-                                 tolerance=TOLERANCE_SECONDS):
+    def verify_webhook_signature(
+        self, payload, signature_header, webhook_secret=None, now=None, tolerance=TOLERANCE_SECONDS
+    ):
         """True for a raw body signed with the webhook secret within ±tolerance s; never raises."""
-        return verify_webhook_signature(payload, signature_header, webhook_secret or self.webhook_secret,
-                                        now, tolerance)
+        return verify_webhook_signature(
+            payload, signature_header, webhook_secret or self.webhook_secret, now, tolerance
+        )
 
     def set_webhook(self, url):
         """Subscribe the account's one webhook URL; returns the (rotated) signing secret."""
@@ -287,4 +366,3 @@ class StreamClient:
         """Revoke a signing key and every token signed with it."""
         self._call("DELETE", "keys", key_id)
         return True
-

@@ -1,6 +1,6 @@
 """Translate the portal's metadata and filters into Cloudflare's JSON fields, tus pairs and query."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 # portal key -> Cloudflare JSON field (copy / edit bodies)
 JSON_FIELDS = {
@@ -14,8 +14,22 @@ JSON_FIELDS = {
 }
 CLOUDFLARE_FIELDS = frozenset(JSON_FIELDS.values()) | {"uploadExpiry", "publicDetails", "uid", "watermark"}
 TITLE_KEYS = ("name", "title")
-LIST_FILTERS = {"search", "status", "creator", "before", "after", "start", "end", "limit",
-                "include_counts", "asc", "type", "video_name", "name", "id"}
+LIST_FILTERS = {
+    "search",
+    "status",
+    "creator",
+    "before",
+    "after",
+    "start",
+    "end",
+    "limit",
+    "include_counts",
+    "asc",
+    "type",
+    "video_name",
+    "name",
+    "id",
+}
 
 
 def split_title(metadata):
@@ -98,7 +112,7 @@ def list_params(filters):
         if isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, datetime):
-            value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
             value = value.isoformat().replace("+00:00", "Z")
         elif isinstance(value, date):
             value = value.isoformat()

@@ -23,13 +23,22 @@ def content_type(boundary):
 class MultipartFileBody(io.RawIOBase):
     """File-like body: part header, the file's bytes, closing boundary; reports progress as it reads."""
 
-    def __init__(self, path, boundary, field="file", filename=None,
-                 mime="application/octet-stream", progress_callback=None):
+    def __init__(
+        self,
+        path,
+        boundary,
+        field="file",
+        filename=None,
+        mime="application/octet-stream",
+        progress_callback=None,
+    ):
         super().__init__()
         safe_name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename or os.path.basename(path)) or "upload"
-        head = (f"--{boundary}\r\n"
-                f'Content-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
-                f"Content-Type: {mime}\r\n\r\n").encode("ascii")
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
+            f"Content-Type: {mime}\r\n\r\n"
+        ).encode("ascii")
         tail = f"\r\n--{boundary}--\r\n".encode("ascii")
         self.file_size = os.path.getsize(path)
         self._length = len(head) + self.file_size + len(tail)

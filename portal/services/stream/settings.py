@@ -10,8 +10,11 @@ EMULATOR_API_BASE = "http://127.0.0.1:8788/client/v4"
 EMULATOR_ACCOUNT_ID = "emulator-account"
 EMULATOR_API_TOKEN = "emulator-token"
 BACKENDS = ("emulator", "cloudflare")
-SAVED_KEYS = ("CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY",
-              "CLOUDFLARE_STREAM_WEBHOOK_SECRET")
+SAVED_KEYS = (
+    "CLOUDFLARE_STREAM_SIGNING_KEY_ID",
+    "CLOUDFLARE_STREAM_SIGNING_KEY",
+    "CLOUDFLARE_STREAM_WEBHOOK_SECRET",
+)
 
 
 def customer_base_for(config, api_base, emulator):
@@ -58,8 +61,11 @@ def fill_from_settings_file(config, api_base, account_id):
     emulator key never signs tokens meant for Cloudflare.
     """
     saved = read_settings_file(config.get("STREAM_SETTINGS_FILE"))
-    if not saved or saved.get("CLOUDFLARE_API_BASE", api_base) != api_base \
-            or saved.get("CLOUDFLARE_ACCOUNT_ID", account_id) != account_id:
+    if (
+        not saved
+        or saved.get("CLOUDFLARE_API_BASE", api_base) != api_base
+        or saved.get("CLOUDFLARE_ACCOUNT_ID", account_id) != account_id
+    ):
         return {}
     filled = {}
     pair = ("CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY")
@@ -76,14 +82,21 @@ def client_kwargs(config):
     if backend not in BACKENDS:
         raise ValueError(f"STREAM_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
     emulator = backend == "emulator"
-    api_base = (config.get("CLOUDFLARE_API_BASE")
-                or (EMULATOR_API_BASE if emulator else CLOUDFLARE_API_BASE)).rstrip("/")
+    api_base = (
+        config.get("CLOUDFLARE_API_BASE") or (EMULATOR_API_BASE if emulator else CLOUDFLARE_API_BASE)
+    ).rstrip("/")
     account_id = config.get("CLOUDFLARE_ACCOUNT_ID") or (EMULATOR_ACCOUNT_ID if emulator else None)
     api_token = config.get("CLOUDFLARE_STREAM_API_TOKEN") or (EMULATOR_API_TOKEN if emulator else None)
     customer_base = customer_base_for(config, api_base, emulator)
-    missing = [name for name, value in (("CLOUDFLARE_ACCOUNT_ID", account_id),
-                                        ("CLOUDFLARE_STREAM_API_TOKEN", api_token),
-                                        ("CLOUDFLARE_STREAM_CUSTOMER_CODE", customer_base)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("CLOUDFLARE_ACCOUNT_ID", account_id),
+            ("CLOUDFLARE_STREAM_API_TOKEN", api_token),
+            ("CLOUDFLARE_STREAM_CUSTOMER_CODE", customer_base),
+        )
+        if not value
+    ]
     if missing:
         raise ValueError(f"Stream backend {backend!r} needs config: {', '.join(missing)}")
     merged = dict(fill_from_settings_file(config, api_base, account_id))

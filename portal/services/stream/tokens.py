@@ -9,8 +9,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from markupsafe import Markup, escape
 
-MAX_TOKEN_SECONDS = 86_400        # Cloudflare refuses tokens whose exp is more than 24 h ahead
-NBF_SKEW_SECONDS = 60             # nbf a little in the past so a fast viewer clock is not refused
+MAX_TOKEN_SECONDS = 86_400  # Cloudflare refuses tokens whose exp is more than 24 h ahead
+NBF_SKEW_SECONDS = 60  # nbf a little in the past so a fast viewer clock is not refused
 MAX_ACCESS_RULES = 5
 FITS = ("crop", "clip", "scale", "fill")
 PLAYER_ALLOW = "accelerometer; gyroscope; autoplay; encrypted-media; picture-in-picture;"
@@ -40,13 +40,22 @@ def check_expiry(expiry_seconds):
     if expiry_seconds <= 0:
         raise ValueError("expiry_seconds must be positive")
     if expiry_seconds > MAX_TOKEN_SECONDS:
-        raise ValueError(f"expiry_seconds {expiry_seconds} exceeds Cloudflare's 24 h cap "
-                         f"({MAX_TOKEN_SECONDS} s)")
+        raise ValueError(
+            f"expiry_seconds {expiry_seconds} exceeds Cloudflare's 24 h cap ({MAX_TOKEN_SECONDS} s)"
+        )
     return int(expiry_seconds)
 
 
-def sign_token(video_id, key_id, private_key, expiry_seconds=MAX_TOKEN_SECONDS, user_id=None,
-               downloadable=False, access_rules=None, now=None):
+def sign_token(
+    video_id,
+    key_id,
+    private_key,
+    expiry_seconds=MAX_TOKEN_SECONDS,
+    user_id=None,
+    downloadable=False,
+    access_rules=None,
+    now=None,
+):
     """Mint a playback token: header alg+kid; claims sub, kid, exp, nbf, iat (+ rules, user_id)."""
     if not video_id:
         raise ValueError("video_id is required")
@@ -54,8 +63,13 @@ def sign_token(video_id, key_id, private_key, expiry_seconds=MAX_TOKEN_SECONDS, 
         raise ValueError("no Stream signing key configured (run `flask stream setup`)")
     expiry = check_expiry(expiry_seconds)
     now = int(time.time() if now is None else now)
-    claims = {"sub": str(video_id), "kid": key_id, "exp": now + expiry,
-              "nbf": now - NBF_SKEW_SECONDS, "iat": now}
+    claims = {
+        "sub": str(video_id),
+        "kid": key_id,
+        "exp": now + expiry,
+        "nbf": now - NBF_SKEW_SECONDS,
+        "iat": now,
+    }
     if downloadable:
         claims["downloadable"] = True
     if access_rules:
@@ -80,8 +94,9 @@ def format_time(seconds):
     return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds:g}s"
 
 
-def thumbnail_url(customer_base, id_or_token, time_seconds=0, width=640, height=360, fit="crop",
-                  animated=False):
+def thumbnail_url(
+    customer_base, id_or_token, time_seconds=0, width=640, height=360, fit="crop", animated=False
+):
     """The thumbnail URL with time/width/height/fit (GIF when animated)."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(FITS)}")
@@ -91,11 +106,20 @@ def thumbnail_url(customer_base, id_or_token, time_seconds=0, width=640, height=
 
 
 PLAYER_OPTIONS = {  # accepted spellings -> Cloudflare's query parameter
-    "autoplay": "autoplay", "muted": "muted", "loop": "loop", "controls": "controls",
-    "preload": "preload", "poster": "poster", "defaultTextTrack": "defaultTextTrack",
-    "default_text_track": "defaultTextTrack", "startTime": "startTime", "start_time": "startTime",
-    "primaryColor": "primaryColor", "primary_color": "primaryColor",
-    "letterboxColor": "letterboxColor", "letterbox_color": "letterboxColor",
+    "autoplay": "autoplay",
+    "muted": "muted",
+    "loop": "loop",
+    "controls": "controls",
+    "preload": "preload",
+    "poster": "poster",
+    "defaultTextTrack": "defaultTextTrack",
+    "default_text_track": "defaultTextTrack",
+    "startTime": "startTime",
+    "start_time": "startTime",
+    "primaryColor": "primaryColor",
+    "primary_color": "primaryColor",
+    "letterboxColor": "letterboxColor",
+    "letterbox_color": "letterboxColor",
 }
 FLAG_OPTIONS = {"autoplay", "muted", "loop"}
 

@@ -3,7 +3,7 @@
 import logging
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -46,8 +46,8 @@ def parse_retry_after(value, now=None):
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -97,7 +97,7 @@ class StreamTransport:
 
     def backoff(self, attempt):
         """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
-        return random.uniform(0.0, min(BACKOFF_CAP, self.backoff_base * (2 ** attempt)))
+        return random.uniform(0.0, min(BACKOFF_CAP, self.backoff_base * (2**attempt)))
 
     def request(self, method, url, *, ok=(200,), body=None, retry_network=True, **kwargs):
         """Send a request, retrying 429/408/5xx and network errors up to max_retries; return the response.
@@ -119,7 +119,8 @@ class StreamTransport:
                 resp = self.session.request(method, url, **kwargs)
             except NETWORK_ERRORS as exc:
                 resend = retry_network is True or (
-                    retry_network == "connect" and request_never_reached_server(exc))
+                    retry_network == "connect" and request_never_reached_server(exc)
+                )
                 if not resend or attempt >= self.max_retries:
                     raise StreamError(
                         f"Cloudflare Stream {method} {path} failed after {attempt + 1} attempt(s): "
@@ -127,7 +128,9 @@ class StreamTransport:
                     ) from exc
                 delay, reason = self.backoff(attempt), type(exc).__name__
             except requests.RequestException as exc:  # a bad URL, too many redirects...: not worth retrying
-                raise StreamError(f"Cloudflare Stream {method} {path} failed: {type(exc).__name__}: {exc}") from exc
+                raise StreamError(
+                    f"Cloudflare Stream {method} {path} failed: {type(exc).__name__}: {exc}"
+                ) from exc
             else:
                 if resp.status_code in ok:
                     return resp
@@ -135,8 +138,15 @@ class StreamTransport:
                     raise error_from_response(method, url, resp)
                 delay, reason = self._delay_after(method, url, resp, attempt), f"HTTP {resp.status_code}"
                 resp.close()
-            log.warning("Stream %s %s: %s, retry %d/%d in %.2fs",
-                        method, path, reason, attempt + 1, self.max_retries, delay)
+            log.warning(
+                "Stream %s %s: %s, retry %d/%d in %.2fs",
+                method,
+                path,
+                reason,
+                attempt + 1,
+                self.max_retries,
+                delay,
+            )
             self.sleep(delay)
             attempt += 1
 

@@ -10,11 +10,11 @@ from .errors import StreamError
 log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
-CHUNK_MULTIPLE = 262_144          # every non-final chunk is a multiple of 256 KiB
-MIN_CHUNK = 5_242_880             # 5 MiB, unless the whole file is smaller
-MAX_CHUNK = 209_715_200           # 200 MiB
-DEFAULT_CHUNK = 52_428_800        # 50 MiB, Cloudflare's recommendation
-READ_BLOCK = 1_048_576            # bytes read from disk and handed to the socket at a time
+CHUNK_MULTIPLE = 262_144  # every non-final chunk is a multiple of 256 KiB
+MIN_CHUNK = 5_242_880  # 5 MiB, unless the whole file is smaller
+MAX_CHUNK = 209_715_200  # 200 MiB
+DEFAULT_CHUNK = 52_428_800  # 50 MiB, Cloudflare's recommendation
+READ_BLOCK = 1_048_576  # bytes read from disk and handed to the socket at a time
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
 
 
@@ -83,18 +83,21 @@ def head_upload(transport, upload_url):
     resp = transport.request("HEAD", upload_url, ok=(200, 204), headers=dict(TUS_HEADERS))
     offset = _digits(resp.headers.get("Upload-Offset"))
     if offset is None:
-        raise StreamError("Cloudflare Stream tus HEAD answered without a valid Upload-Offset",
-                          resp.status_code)
+        raise StreamError(
+            "Cloudflare Stream tus HEAD answered without a valid Upload-Offset", resp.status_code
+        )
     return offset, _digits(resp.headers.get("Upload-Length"))
 
 
 def patch_chunk(transport, upload_url, data, offset):
     """PATCH one chunk at `offset`; return the server's new offset, asking HEAD after a 409 or a drop."""
-    headers = dict(TUS_HEADERS, **{"Upload-Offset": str(int(offset)),
-                                   "Content-Type": "application/offset+octet-stream"})
+    headers = dict(
+        TUS_HEADERS, **{"Upload-Offset": str(int(offset)), "Content-Type": "application/offset+octet-stream"}
+    )
     try:
-        resp = transport.request("PATCH", upload_url, ok=(204, 409), data=data, headers=headers,
-                                 retry_network=False)
+        resp = transport.request(
+            "PATCH", upload_url, ok=(204, 409), data=data, headers=headers, retry_network=False
+        )
     except StreamError as exc:
         if exc.status_code is not None:
             raise
@@ -134,8 +137,15 @@ class FileSlice:
             yield view[:n]
 
 
-def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_chunk=MIN_CHUNK,
-                progress_callback=None, offset=None):
+def upload_file(
+    transport,
+    file_path,
+    upload_url,
+    chunk_size=DEFAULT_CHUNK,
+    min_chunk=MIN_CHUNK,
+    progress_callback=None,
+    offset=None,
+):
     """Push a file to a tus upload URL from the server's current offset; return the final offset.
 
     Memory stays at one READ_BLOCK: each chunk streams from disk through one reusable buffer.
@@ -160,8 +170,9 @@ def upload_file(transport, file_path, upload_url, chunk_size=DEFAULT_CHUNK, min_
             else:
                 stalls += 1
                 if stalls > transport.max_retries:
-                    raise StreamError(f"tus upload made no progress at offset {offset} "
-                                      f"after {stalls} attempts")
+                    raise StreamError(
+                        f"tus upload made no progress at offset {offset} after {stalls} attempts"
+                    )
                 transport.sleep(transport.backoff(stalls - 1))
             offset = new_offset
             if progress_callback:

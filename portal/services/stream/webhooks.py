@@ -5,7 +5,7 @@ import hmac
 import time
 
 TOLERANCE_SECONDS = 300
-MAX_TIME_DIGITS = 12      # unix seconds; longer values would overflow the float comparison with now
+MAX_TIME_DIGITS = 12  # unix seconds; longer values would overflow the float comparison with now
 
 
 def parse_signature_header(header):
@@ -19,8 +19,12 @@ def parse_signature_header(header):
             return None
         key, value = key.strip(), value.strip()
         if key == "time":
-            if (timestamp is not None or not value.isascii() or not value.isdigit()
-                    or len(value) > MAX_TIME_DIGITS):
+            if (
+                timestamp is not None
+                or not value.isascii()
+                or not value.isdigit()
+                or len(value) > MAX_TIME_DIGITS
+            ):
                 return None
             timestamp = int(value)
         elif key == "sig1":
@@ -45,8 +49,9 @@ def signature_header(payload, secret, timestamp=None):
     return f"time={timestamp},sig1={compute_signature(payload, secret, timestamp)}"
 
 
-def verify_webhook_signature(payload, signature_header, webhook_secret, now=None,
-                             tolerance=TOLERANCE_SECONDS):
+def verify_webhook_signature(
+    payload, signature_header, webhook_secret, now=None, tolerance=TOLERANCE_SECONDS
+):
     """True only for an untampered raw body, signed with the secret, within ±tolerance seconds.
 
     Never raises: a missing secret, a non-bytes body (e.g. re-serialised JSON) or a malformed
