@@ -1,5 +1,6 @@
 """The portal's database models."""
 
+from portal.models.audit import MediaChange
 from portal.models.activity import Event, TrainingSession, WebhookDelivery
 from portal.models.enums import (
     EntityType,
@@ -21,6 +22,7 @@ __all__ = [
     "MediaAccessLevel",
     "MediaAsset",
     "MediaAssetStatus",
+    "MediaChange",
     "MediaTag",
     "MediaType",
     "RecordingStatus",

@@ -1,0 +1,1 @@
+"""Media rules: who may watch (access), captions, edits and deletion of assets."""
