@@ -1,7 +1,7 @@
 """The portal's database models."""
 
-from portal.models.audit import MediaChange
 from portal.models.activity import Event, TrainingSession, WebhookDelivery
+from portal.models.audit import MediaChange
 from portal.models.enums import (
     EntityType,
     MediaAccessLevel,
