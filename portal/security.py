@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import bearer_token
+from portal.body_limits import apply_view_body_limit
 from portal.errors import is_api_request
 from portal.extensions import csrf
 
@@ -65,6 +66,7 @@ def protect_from_csrf():
         return
     if is_api_request() and bearer_token() is not None:
         return
+    apply_view_body_limit()  # the token may sit in a large multipart form a view allows
     csrf.protect()
 
 

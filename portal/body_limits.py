@@ -1,0 +1,40 @@
+"""Per-view request body caps above the app-wide MAX_CONTENT_LENGTH, applied before anything reads the body."""
+
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.errors import handle_http_exception, is_api_request, json_error
+
+
+def allows_body(max_bytes, code="request_entity_too_large", message=None):
+    """View decorator: this view may receive bodies up to `max_bytes` (checked before CSRF reads the form);
+    a larger body is answered with `code` and `message`."""
+
+    def decorator(view):
+        view.max_body_bytes = max_bytes
+        view.too_large = (code, message or f"The request body is larger than {max_bytes} bytes.")
+        return view
+
+    return decorator
+
+
+def apply_view_body_limit():
+    """Raise `request.max_content_length` to the matched view's own cap, if it declares one."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_body_bytes", None)
+    if limit:
+        request.max_content_length = limit
+
+
+def handle_too_large(error):
+    """A 413 says the matched view's own limit and reason (JSON under /api), else the generic answer."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    too_large = getattr(view, "too_large", None)
+    if too_large and is_api_request():
+        return json_error(413, *too_large)
+    return handle_http_exception(error)
+
+
+def init_app(app):
+    """Answer bodies over a view's cap with that view's reason."""
+    app.register_error_handler(RequestEntityTooLarge, handle_too_large)
