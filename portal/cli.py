@@ -98,6 +98,10 @@ def worker_command(queues, burst):
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = Worker([services.queue(name) for name in names], connection=services.connection)
+    if not burst:
+        from portal.jobs.schedule import start_in_background
+
+        start_in_background(services.connection)
     worker.work(with_scheduler=True, burst=burst)
 
 

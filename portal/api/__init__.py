@@ -8,3 +8,4 @@ from portal.api import auth_views  # noqa: E402,F401,I001
 
 # Media management
 import portal.api.media_captions  # noqa: E402,F401
+import portal.api.media_manage  # noqa: E402,F401
