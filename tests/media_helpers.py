@@ -65,7 +65,7 @@ def people(stream_app, make_user):
 def make_video(stream_app, people, sample_video):
     """Factory: a video on Stream (processed to ready if asked) and its asset, owned by `owner`."""
 
-    def make(access=MediaAccessLevel.PUBLIC, tier=None, ready=True, title="Kata basics"):
+    def make(access=MediaAccessLevel.PUBLIC, tier=None, ready=False, title="Kata basics"):
         stream = stream_app.extensions["stream"]
         video = stream.upload_video(
             sample_video, {"name": title, "requireSignedURLs": access != MediaAccessLevel.PUBLIC}

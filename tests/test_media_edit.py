@@ -127,7 +127,7 @@ def test_relinking_and_deleting_keep_the_sessions_recording_true(stream_app, peo
     first, second = TrainingSession(title="Monday class"), TrainingSession(title="Tuesday class")
     db.session.add_all([first, second, Event(title="Grading")])
     db.session.commit()
-    asset = make_video(access=MediaAccessLevel.MEMBERS_ONLY)
+    asset = make_video(access=MediaAccessLevel.MEMBERS_ONLY, ready=True)
     asset.url = "https://example.test/video.m3u8"
     db.session.commit()
     owner = people["owner"]
