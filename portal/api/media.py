@@ -108,11 +108,15 @@ def media_access_url(asset_id):
             )
         requested = int(raw)
     asset = _playable_asset(user, asset_id)
-    player = playback.signed_player(
-        asset,
-        user.id if access.is_member(user) else None,
-        playback.token_lifetime(current_app.config, requested),
-    )
+    try:
+        player = playback.signed_player(
+            asset,
+            user.id if access.is_member(user) else None,
+            playback.token_lifetime(current_app.config, requested),
+        )
+    except playback.PlaybackUnavailable:
+        log.exception("cannot sign playback for asset %s", asset.id)
+        raise APIError(503, "playback_unavailable", "Playback is not available right now.") from None
     return jsonify(asset_id=asset.id, access_url=player.access_url, expires_in=player.expires_in)
 
 

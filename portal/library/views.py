@@ -108,13 +108,17 @@ def watch(asset_id):
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(current_user, asset)
         caption = playback.caption_language_for(asset, list(request.accept_languages))
-        player = playback.signed_player(
-            asset,
-            current_user.id if access.is_member(current_user) else None,
-            playback.token_lifetime(config),
-            start_time=start,
-            caption_language=caption,
-        )
+        try:
+            player = playback.signed_player(
+                asset,
+                current_user.id if access.is_member(current_user) else None,
+                playback.token_lifetime(config),
+                start_time=start,
+                caption_language=caption,
+            )
+        except playback.PlaybackUnavailable:
+            log.exception("cannot sign playback for asset %s", asset.id)
+            return render_template("library/watch.html", unavailable=True, **context), 503
         sdk_url = playback.sdk_script_url(config)
         g.csp_script_sources = [sdk_url]  # the script itself, not its whole origin
         context.update(player=player, start_time=start, caption_language=caption, sdk_url=sdk_url)

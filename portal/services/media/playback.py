@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from portal.models import MediaAccessLevel
-from portal.services.stream import get_client
+from portal.services.stream import StreamError, get_client
 
 CLOUDFLARE_SDK_URL = "https://embed.cloudflarestream.com/embed/sdk.latest.js"
 THUMBNAIL_BUCKET_SECONDS = 3600
+
+
+class PlaybackUnavailable(RuntimeError):
+    """Tokens cannot be minted: no signing key or no customer domain configured."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,16 @@ def player_options(start_time=0, caption_language=None):
 def signed_player(asset, user_id, expiry_seconds, start_time=0, caption_language=None):
     """Mint a token for this viewer and build the iframe URL (plain, and with player options)."""
     client = get_client()
-    token = client.sign_token(asset.stream_video_id, expiry_seconds=expiry_seconds, user_id=user_id)
-    return SignedPlayer(
-        access_url=client.iframe_url(token),
-        iframe_url=client.iframe_url(token, player_options(start_time, caption_language)),
-        expires_in=int(expiry_seconds),
-        token=token,
-    )
+    try:
+        token = client.sign_token(asset.stream_video_id, expiry_seconds=expiry_seconds, user_id=user_id)
+        return SignedPlayer(
+            access_url=client.iframe_url(token),
+            iframe_url=client.iframe_url(token, player_options(start_time, caption_language)),
+            expires_in=int(expiry_seconds),
+            token=token,
+        )
+    except (ValueError, StreamError) as error:
+        raise PlaybackUnavailable(str(error)) from error
 
 
 def caption_language_for(asset, accept_languages):
@@ -93,8 +100,11 @@ def thumbnail_url(asset, config, width=480, height=270):
         return client.get_thumbnail_url(asset.stream_video_id, width=width, height=height)
     bucket = int(time.time()) // THUMBNAIL_BUCKET_SECONDS * THUMBNAIL_BUCKET_SECONDS
     lifetime = token_lifetime(config, config["THUMBNAIL_TOKEN_SECONDS"])
-    token = _thumbnail_token(id(client), asset.stream_video_id, bucket, lifetime)
-    return client.get_thumbnail_url(asset.stream_video_id, width=width, height=height, token=token)
+    try:
+        token = _thumbnail_token(id(client), asset.stream_video_id, bucket, lifetime)
+        return client.get_thumbnail_url(asset.stream_video_id, width=width, height=height, token=token)
+    except (ValueError, StreamError):
+        return None  # no signing key: the card shows its placeholder
 
 
 def sdk_script_url(config):
