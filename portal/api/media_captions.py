@@ -54,7 +54,6 @@ def upload_caption(asset_id):
 
 
 @bp.get("/media/<asset_id>/captions")
-@api_login_required()
 def list_captions(asset_id):
     """The video's tracks (generated ones still in progress are asked about on Stream)."""
     asset = viewable_asset(api_user(), asset_id)

@@ -1,1 +1,2 @@
-"""Media rules: who may watch (access), captions, edits and deletion of assets."""
+"""The media library: the access policy (`access`), library queries, playback, continue watching;
+managing assets: captions, edits and re-gating, deletion, the change record."""

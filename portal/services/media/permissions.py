@@ -2,7 +2,8 @@
 
 from portal.errors import APIError
 from portal.extensions import db
-from portal.models import MediaAccessLevel, MediaAsset, Role, Tier
+from portal.models import MediaAsset, Role
+from portal.services.media import access
 
 
 def can_manage(user, asset):
@@ -28,31 +29,16 @@ def managed_asset(user, asset_id):
     return asset
 
 
-def may_watch(user, asset):
-    """Whether `user` may see the asset's tracks: staff always; else by access level and tier.
-
-    Until the library's access policy (portal.services.media.access) is here, the rule is DESIGN.md's.
-    """
-    if can_manage(user, asset) or (
-        user and user.is_authenticated and user.role in (Role.ADMIN, Role.INSTRUCTOR)
-    ):
-        return True
-    if asset.access_level == MediaAccessLevel.PUBLIC:
-        return True
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if asset.access_level == MediaAccessLevel.MEMBERS_ONLY:
-        return True
-    return asset.required_tier is not None and Tier(user.tier).rank >= Tier(asset.required_tier).rank
-
-
 def viewable_asset(user, asset_id):
-    """The asset if `user` may watch it, else a 404 (unknown) or 403 (locked) APIError."""
+    """The asset if the access policy lets `user` play it, else a 404 (unknown or invisible) or 403 (locked)."""
     asset = (
         db.session.get(MediaAsset, asset_id) if isinstance(asset_id, str) and len(asset_id) <= 36 else None
     )
-    if asset is None or asset.deletion_requested_at is not None:
+    decision = access.visibility(user, asset)
+    if not decision.visible:
         raise APIError(404, "not_found", "No such media asset.")
-    if not may_watch(user, asset):
+    if decision.locked:
+        if decision.needs_sign_in:
+            raise APIError(401, "authentication_required", "Sign in to see this video's captions.")
         raise APIError(403, "forbidden", "Your membership does not include this video.")
     return asset
