@@ -7,4 +7,15 @@ log = logging.getLogger(__name__)
 
 def upload_percent_of(asset):
     """Percent of the asset's bytes received so far, or None when no upload session says."""
-    return None
+    upload_id = (asset.extra_metadata or {}).get("upload_id") if isinstance(asset.extra_metadata, dict) else None
+    if not upload_id or asset.created_by is None:
+        return None
+    try:
+        from portal.services.uploads import UploadError, get_upload_service
+    except ImportError:  # the upload service is not installed in this build
+        return None
+    try:
+        progress = get_upload_service().get_upload_progress(upload_id, asset.created_by)
+    except UploadError:
+        return None  # expired, cancelled or lost with Redis: the list says "waiting for the uploader"
+    return progress.get("percent")
