@@ -98,6 +98,10 @@ def worker_command(queues, burst):
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = Worker([services.queue(name) for name in names], connection=services.connection)
+    if not burst:  # periodic jobs (portal/jobs/schedule.py) are enqueued alongside the worker
+        from portal.jobs.schedule import start_in_thread
+
+        start_in_thread(services.connection, current_app.config)
     worker.work(with_scheduler=True, burst=burst)
 
 
