@@ -117,7 +117,9 @@ function render(card, upload) {
   const text = words[upload.state] || upload.message || upload.state;
   if (status.textContent !== text) status.textContent = text;
   const stats = card.querySelector(".upload-stats");
-  if (upload.state === "uploading") {
+  if (upload.state === "uploading" && upload.offline) {
+    stats.textContent = `${Math.floor(percent)} % · ${humanBytes(done)} of ${humanBytes(upload.file.size)} · waiting for the network`;
+  } else if (upload.state === "uploading") {
     const speed = upload.speed;
     stats.textContent = `${Math.floor(percent)} % · ${humanBytes(done)} of ${humanBytes(upload.file.size)} · `
       + `${speed ? humanBytes(Math.round(speed)) + "/s" : "measuring speed"} · ${humanDuration(upload.secondsLeft)} left`;

@@ -89,7 +89,7 @@ export class ChunkedUpload {
     this.resumed = false;
     this.assetState = null;
     this.stopped = false;
-    this.chunkRequests = 0;
+    this.offline = false;
   }
 
   /** True while leaving the page would interrupt the upload. */
@@ -149,9 +149,14 @@ export class ChunkedUpload {
   async waitToRetry(attempt, response, limit, kind) {
     if (this.stopped) throw new Stopped();
     if (!navigator.onLine) {
+      this.offline = true;
       this.message = "Offline: waiting for the network to come back.";
       this.onChange(this);
       await onceOnline();
+      this.offline = false;
+      this.samples = [[performance.now(), this.bytesDone]]; // the pause is not part of the speed
+      this.message = "Back online: carrying on.";
+      this.onChange(this);
       return;
     }
     if (attempt >= limit) {
@@ -266,7 +271,6 @@ export class ChunkedUpload {
       this.controllers.add(controller);
       let response;
       try {
-        this.chunkRequests++;
         response = await fetch(url, {
           method: "POST",
           credentials: "same-origin",
