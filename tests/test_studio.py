@@ -1,5 +1,6 @@
 """The studio pages: who may open them, the uploads list, the uploader page and the state it polls."""
 
+import hashlib
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from portal.extensions import db
 from portal.models import Event, MediaAccessLevel, MediaAsset, MediaAssetStatus, Role, Tier, TrainingSession
 from portal.services.studio import human_size, plain_failure
 from portal.studio.forms import UploadFromUrlForm, UploadMetadataForm
+from tests.conftest import csrf_token_from
 
 
 @pytest.fixture
@@ -101,8 +103,37 @@ def test_list_shows_size_status_stream_percent_and_plain_failure(instructor_clie
     assert "12.3 GB" in html and "5.0 MB" in html
     assert 'aria-label="Stream processing of Long seminar"' in html and "Stream: 39 %" in html
     assert "The video is longer than the portal allows." in html
+    assert "<summary>What Stream said</summary><p>Video duration exceeds maxDurationSeconds</p>" in html
     assert ">Uploading<" in html and ">Processing<" in html and ">Failed<" in html
     assert "choose the file again to carry on" in html
+
+
+def test_list_shows_how_much_of_an_unfinished_upload_the_server_has(app, instructor_client):
+    """The page's own session and CSRF token drive the upload API, as uploader.js does."""
+    app.config["UPLOAD_CHUNK_SIZE"] = 64 * 1024
+    token = csrf_token_from(instructor_client.get("/studio/upload").get_data(as_text=True))
+    headers = {"X-CSRFToken": token}
+    first = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".ljust(64 * 1024, b"\x01")
+    started = instructor_client.post(
+        "/api/media/upload-chunked/initiate",
+        json={"file_name": "seminar.mp4", "file_size": 4 * len(first), "title": "Half-way seminar"},
+        headers=headers,
+    )
+    assert started.status_code == 201, started.get_json()
+    upload_id = started.get_json()["upload_id"]
+    sent = instructor_client.post(
+        f"/api/media/upload-chunked/chunk?upload_id={upload_id}&chunk_index=0",
+        data=first,
+        content_type="application/octet-stream",
+        headers={**headers, "X-Chunk-SHA256": hashlib.sha256(first).hexdigest()},
+    )
+    assert sent.status_code == 200, sent.get_json()
+    html = instructor_client.get("/studio").get_data(as_text=True)
+    assert '<progress max="100" value="25.0" aria-label="Upload progress of Half-way seminar">' in html
+    assert "25 % received" in html
+    assert (
+        instructor_client.delete(f"/api/media/upload-chunked/{upload_id}", headers=headers).status_code == 204
+    )
 
 
 def test_empty_list_invites_a_first_upload(instructor_client):
@@ -123,7 +154,7 @@ def test_list_pages_are_clamped(instructor_client):
         ("ERR_NON_VIDEO", "The file is not a video Stream can read."),
         (
             "ERR_MALFORMED_VIDEO: moov atom not found",
-            "The video file is damaged or incomplete. (moov atom not found)",
+            "The video file is damaged or incomplete.",
         ),
         (
             "The upload session expired before every chunk arrived",

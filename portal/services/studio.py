@@ -39,6 +39,7 @@ class StudioRow:
     upload_percent: float | None
     processing_percent: float | None
     failure: str | None
+    failure_detail: str | None
 
 
 def human_size(size):
@@ -57,11 +58,14 @@ def plain_failure(processing_error):
     """A stored processing error ('CODE: text' or free text) as a sentence for the instructor."""
     if not processing_error:
         return "The upload failed, for a reason the portal did not record."
-    code, _, text = processing_error.partition(":")
-    plain = PLAIN_REASONS.get(code.strip())
-    if plain is None:
-        return processing_error.strip()
-    return f"{plain} ({text.strip()})" if text.strip() else plain
+    code = processing_error.partition(":")[0].strip()
+    return PLAIN_REASONS.get(code, processing_error.strip())
+
+
+def failure_detail(processing_error):
+    """The technical text after a known code (for a "details" disclosure), or None."""
+    code, _, text = (processing_error or "").partition(":")
+    return text.strip() or None if code.strip() in PLAIN_REASONS else None
 
 
 def stream_percent(asset):
@@ -100,6 +104,8 @@ def studio_uploads(user, page, per_page, upload_percent_of=None):
     rows = []
     for asset in assets:
         uploading = asset.status == MediaAssetStatus.UPLOADING
+        failed = asset.status == MediaAssetStatus.FAILED
+        processing = asset.status == MediaAssetStatus.PROCESSING
         rows.append(
             StudioRow(
                 asset=asset,
@@ -107,12 +113,9 @@ def studio_uploads(user, page, per_page, upload_percent_of=None):
                 size=human_size(asset.file_size_bytes),
                 status=STATUS_WORDS[asset.status],
                 upload_percent=upload_percent_of(asset) if uploading and upload_percent_of else None,
-                processing_percent=stream_percent(asset)
-                if asset.status == MediaAssetStatus.PROCESSING
-                else None,
-                failure=plain_failure(asset.processing_error)
-                if asset.status == MediaAssetStatus.FAILED
-                else None,
+                processing_percent=stream_percent(asset) if processing else None,
+                failure=plain_failure(asset.processing_error) if failed else None,
+                failure_detail=failure_detail(asset.processing_error) if failed else None,
             )
         )
     return rows, total

@@ -294,7 +294,7 @@ export class ChunkedUpload {
       }
       const error = await errorFrom(response);
       if (response.status === 507) throw new UploadError("The server is out of space for now. Press Resume to try again later.", { pause: true });
-      if (response.status === 404) throw new UploadError("The server no longer has this upload (it expired or was cancelled). Choose the file again to start over.", { forget: true, status: 404 });
+      if (response.status === 404 || response.status === 410) throw new UploadError("The server no longer has this upload (it expired or was cancelled). Choose the file again to start over.", { forget: true, status: 404 });
       throw new UploadError(error.message, { status: error.status, code: error.code });
     }
   }

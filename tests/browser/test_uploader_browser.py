@@ -251,3 +251,99 @@ def test_reload_mid_upload_then_the_same_file_sends_only_the_missing_chunks(
     assert sorted(on_server["missing_chunks"]) == list(range(4, n))
     assert asset.status == MediaAssetStatus.READY
     assert get_client().get_video(asset.stream_video_id)["size"] == seminar_video.stat().st_size
+
+
+def test_busy_answers_are_retried_and_pause_resume_cancel_work(
+    live_server, page, instructor, seminar_video, app
+):
+    sent, held, answered_busy, cancels = Counter(), [], [], []
+    hold = {"from": 6}
+    page.on(
+        "request",
+        lambda request: chunk_index(request.url) is not None and sent.update([chunk_index(request.url)]),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.request.method == "DELETE" and cancels.append((response.url, response.status))
+        ),
+    )
+
+    def busy_then_hold(route):
+        index = chunk_index(route.request.url)
+        if index in (1, 3) and index not in answered_busy:
+            answered_busy.append(index)
+            status, headers = (429, {"Retry-After": "1"}) if index == 1 else (503, {})
+            route.fulfill(status=status, headers=headers, json={"error": {"code": "busy", "message": "Busy"}})
+        elif index >= hold["from"]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**" + CHUNK_PATH + "*", busy_then_hold)
+    sign_in(page, live_server.url, instructor.email)
+    card = open_uploader(page, live_server.url, seminar_video)
+    fill_and_upload(card, "Paused seminar")
+    wait_until(page, lambda: sent[1] == 2 and sent[3] == 2 and len(held) == 3)  # 1 and 3 sent again
+
+    card.get_by_role("button", name="Pause").click()
+    expect(card.get_by_role("status")).to_have_text("Paused")
+    paused_at = sum(sent.values())
+    hold["from"] = 9
+    for route in held:  # the chunks in flight finish; no new one starts
+        route.continue_()
+    held.clear()
+    page.wait_for_timeout(1000)
+    assert sum(sent.values()) == paused_at
+    assert page.request.get(progress_url(live_server.url)).json()["received_chunks"] == 9
+
+    card.get_by_role("button", name="Resume").click()
+    wait_until(page, lambda: len(held) == 3)  # 9, 10, 11: exactly the next chunks
+    assert sorted(i for i in sent if i >= 9) == [9, 10, 11]
+    upload_id, progress = the_upload_id(), progress_url(live_server.url)
+    card.get_by_role("button", name="Cancel").click()
+    expect(card.get_by_role("status")).to_have_text("Cancelled")
+    wait_until(page, lambda: len(cancels) == 1)
+    assert cancels == [(f"{live_server.url}/api/media/upload-chunked/{upload_id}", 204)]
+    assert page.request.get(progress).status == 410  # the server let go of it
+    db.session.rollback()
+    assert db.session.scalars(select(MediaAsset)).all() == []
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('portal.upload:'))") == []
+    assert {i for i, n in sent.items() if n > 1} == {1, 3} and max(sent.values()) == 2
+
+
+def the_upload_id():
+    return the_asset().extra_metadata["upload_id"]
+
+
+def progress_url(base):
+    return f"{base}/api/media/upload-chunked/{the_upload_id()}/progress"
+
+
+def test_copy_from_an_address_shows_streams_failure_in_plain_words(live_server, page, instructor, app):
+    sign_in(page, live_server.url, instructor.email)
+    page.goto(live_server.url + "/studio/upload")
+    form = page.locator("#url-form")
+    form.get_by_label("Video address (https)").fill("http://example.invalid/seminar.mp4")
+    form.get_by_label("Title").fill("Seminar from the club's server")
+    form.get_by_role("button", name="Copy from address").click()
+    expect(form.get_by_text("Give an https:// address.")).to_be_visible()
+
+    form.get_by_label("Video address (https)").fill("https://example.invalid/seminar.mp4")
+    form.get_by_role("button", name="Copy from address").click()
+    result = page.locator("#url-results").get_by_role("status")
+    expect(result).to_contain_text("Seminar from the club's server: Uploading")
+    queue = app.extensions["redis"].queue("uploads")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    asset = the_asset()
+    assert asset.extra_metadata["source_url"] == "https://example.invalid/seminar.mp4"
+    stream = get_client()
+    for _ in range(300):
+        video = stream.get_video(asset.stream_video_id)
+        if video["status"]["state"] in ("ready", "error"):
+            break
+        time.sleep(0.1)
+    apply_video(asset, video)
+    db.session.commit()
+    expect(result).to_contain_text("Failed: Stream could not download the video", timeout=20_000)
+    page.screenshot(path=f"{SCREENSHOTS}/studio-upload-from-url.png", full_page=True)
