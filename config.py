@@ -107,6 +107,23 @@ class Config:
     # A video watched past this share of its duration counts as finished.
     WATCH_FINISHED_FRACTION = 0.9
 
+    # Uploads: chunked sessions in Redis, chunks under UPLOAD_DIR, pushed to Stream by the `uploads` worker
+    UPLOAD_CHUNK_SIZE = _env_int("UPLOAD_CHUNK_SIZE", 5 * MIB)
+    UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 30_000_000_000)  # Cloudflare's 30 GB
+    UPLOAD_DIRECT_MAX_SIZE = _env_int("UPLOAD_DIRECT_MAX_SIZE", 200_000_000)  # POST /api/media/upload
+    UPLOAD_SESSION_TTL = _env_int("UPLOAD_SESSION_TTL", 24 * 3600)  # idle sessions expire after this
+    UPLOAD_CLEANUP_INTERVAL = _env_int("UPLOAD_CLEANUP_INTERVAL", 3600)
+    UPLOAD_DISK_MARGIN = _env_int("UPLOAD_DISK_MARGIN", 256 * MIB)  # free space kept beyond reservations
+    UPLOAD_JOB_TIMEOUT = _env_int("UPLOAD_JOB_TIMEOUT", 12 * 3600)  # 30 GB at ~1 MB/s fits
+    UPLOAD_RETRY_INTERVALS = (60, 300, 900, 3600)
+    STREAM_MAX_DURATION_SECONDS = _env_int("STREAM_MAX_DURATION_SECONDS", 36_000)  # Cloudflare's maximum
+    UPLOAD_CHUNK_RATE_LIMIT = os.environ.get("UPLOAD_CHUNK_RATE_LIMIT", "3000 per minute")
+    UPLOAD_STATUS_RATE_LIMIT = os.environ.get("UPLOAD_STATUS_RATE_LIMIT", "600 per minute")
+    UPLOAD_START_RATE_LIMIT = os.environ.get("UPLOAD_START_RATE_LIMIT", "30 per minute;500 per day")
+
+    # Media management: how often unfinished Stream changes and deletions are re-enqueued
+    MEDIA_REQUEUE_INTERVAL = _env_int("MEDIA_REQUEUE_INTERVAL", 300)
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

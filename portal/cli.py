@@ -68,7 +68,7 @@ def seed_demo_command():
 @with_appcontext
 def seed_demo_videos_command(timeout):
     """Upload a few demo videos to Stream and record them (development only)."""
-    from portal.demo_media import add_demo_captions, upload_demo_videos, wait_until_processed
+    from portal.demo_media import upload_demo_videos, wait_until_processed
     from portal.models import User
 
     if current_app.config.get("ENV_NAME") == "production":
@@ -80,8 +80,6 @@ def seed_demo_videos_command(timeout):
     created = upload_demo_videos(stream, owner, os.path.join(current_app.config["UPLOAD_DIR"], "demo"))
     db.session.commit()
     pending = wait_until_processed(stream, created, timeout=timeout)
-    db.session.commit()
-    add_demo_captions(stream, created)
     db.session.commit()
     click.echo(
         f"Demo videos: {len(created)} uploaded"
@@ -100,10 +98,10 @@ def worker_command(queues, burst):
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = Worker([services.queue(name) for name in names], connection=services.connection)
-    if not burst:
-        from portal.jobs.schedule import start_in_background
+    if not burst:  # periodic jobs (portal/jobs/schedule.py) are enqueued alongside the worker
+        from portal.jobs.schedule import start_in_thread
 
-        start_in_background(services.connection)
+        start_in_thread(services.connection, current_app.config)
     worker.work(with_scheduler=True, burst=burst)
 
 

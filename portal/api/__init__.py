@@ -4,8 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from portal.api import auth_views, media  # noqa: E402,F401,I001
+from portal.api import auth_views, media  # noqa: E402,F401
 
-# Media management
-import portal.api.media_captions  # noqa: E402,F401
-import portal.api.media_manage  # noqa: E402,F401
+# isort: split
+# Uploads: chunked sessions, direct and URL uploads
+from portal.api import upload_limits, uploads  # noqa: E402,F401
+
+# isort: split
+# Media management: edit, re-gate, delete, captions
+from portal.api import media_captions, media_manage  # noqa: E402,F401
