@@ -47,9 +47,14 @@ def after_commit(enqueue, asset_id):
 @bp.put("/media/<asset_id>")
 @api_login_required(*STAFF)
 def update_media(asset_id):
-    """Edit title, description, tags, access level, tier and link; Stream follows access changes."""
+    """Edit title, description, tags, access level, tier, link and thumbnail time; Stream follows."""
     asset = managed_asset(api_user(), asset_id)
-    new = editing.parse_changes(json_object(), asset)
+    data = json_object()
+    pct = data.pop("thumbnail_timestamp_pct", None)
+    new = editing.parse_changes(data, asset)
+    pct = None if pct is None else editing.parse_thumbnail_pct(pct)
+    if pct is not None:  # first: if Stream then fails on access, only the harmless change is done
+        editing.set_thumbnail(asset, api_user(), pct)
     outcome = editing.apply_changes(asset, api_user(), new)
     db.session.commit()
     if outcome.stream == "pending":

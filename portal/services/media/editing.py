@@ -190,3 +190,35 @@ def sync_signed_urls(asset):
     _set_signed(asset, asset.access_level != MediaAccessLevel.PUBLIC)
     asset.stream_sync_pending = False
     db.session.flush()
+
+
+def parse_thumbnail_pct(value):
+    """A thumbnail time as Stream's thumbnailTimestampPct (a number from 0 to 1), or a 400."""
+    try:
+        pct = float(value)
+    except (TypeError, ValueError):
+        pct = None
+    if isinstance(value, bool) or pct is None or not 0 <= pct <= 1:
+        raise APIError(
+            400,
+            "invalid_thumbnail_pct",
+            "The thumbnail time is a fraction of the video from 0 to 1.",
+            field="thumbnail_timestamp_pct",
+        )
+    return round(pct, 4)
+
+
+def set_thumbnail(asset, user, pct):
+    """Have Stream show the frame at `pct` of the video as its thumbnail; nothing changes if Stream fails."""
+    if not asset.stream_video_id:
+        raise APIError(409, "not_on_stream", "This video is not on Stream yet.")
+    try:
+        get_client().update_video(asset.stream_video_id, {"thumbnail_timestamp_pct": pct})
+    except StreamError as error:
+        raise stream_failure(error, "setting the thumbnail") from None
+    if asset.thumbnail_timestamp_pct != pct:
+        record_change(
+            asset, user, "thumbnail_changed", "thumbnail_timestamp_pct", asset.thumbnail_timestamp_pct, pct
+        )
+    asset.thumbnail_timestamp_pct = pct
+    db.session.flush()
