@@ -5,3 +5,7 @@ from flask import Blueprint
 bp = Blueprint("library", __name__)
 
 from portal.library import views  # noqa: E402,F401
+
+# isort: split
+# Training sessions, events and instructor profiles
+from portal.library import activities  # noqa: E402,F401

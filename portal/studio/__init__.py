@@ -9,3 +9,7 @@ from portal.studio import views  # noqa: E402,F401
 # isort: split
 # A video's management page
 from portal.studio import media  # noqa: E402,F401
+
+# isort: split
+# Training sessions and events
+from portal.studio import activities  # noqa: E402,F401
