@@ -7,8 +7,9 @@ from portal.errors import handle_http_exception, is_api_request, json_error
 
 
 def allows_body(max_bytes, code="request_entity_too_large", message=None):
-    """View decorator: this view may receive bodies up to `max_bytes` (checked before CSRF reads the form);
-    a larger body is answered with `code` and `message`."""
+    """View decorator: this view may receive bodies up to `max_bytes` (or the setting of that name, plus
+    room for the multipart envelope), checked before CSRF reads the form; a larger body is answered
+    with `code` and `message`."""
 
     def decorator(view):
         view.max_body_bytes = max_bytes
@@ -22,6 +23,8 @@ def apply_view_body_limit():
     """Raise `request.max_content_length` to the matched view's own cap, if it declares one."""
     view = current_app.view_functions.get(request.endpoint or "")
     limit = getattr(view, "max_body_bytes", None)
+    if isinstance(limit, str):  # a setting's name
+        limit = int(current_app.config[limit]) + 64 * 1024
     if limit:
         request.max_content_length = limit
 

@@ -12,4 +12,4 @@ from portal.api import upload_limits, uploads  # noqa: E402,F401
 
 # isort: split
 # Media management: edit, re-gate, delete, captions
-from portal.api import media_captions, media_manage  # noqa: E402,F401
+from portal.api import media_captions, media_files, media_manage  # noqa: E402,F401

@@ -8,4 +8,4 @@ from portal.library import views  # noqa: E402,F401
 
 # isort: split
 # Training sessions, events and instructor profiles
-from portal.library import activities  # noqa: E402,F401
+from portal.library import activities, files  # noqa: E402,F401

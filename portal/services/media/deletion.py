@@ -1,4 +1,4 @@
-"""Deleting an asset: its Stream video (and so its captions) first, then the portal's rows; never half done."""
+"""Deleting an asset: its Stream video (and so its captions) or stored file first, then its rows; never half done."""
 
 import logging
 from datetime import UTC, datetime
@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from portal.extensions import db
 from portal.services.media import links
 from portal.services.media.audit import record_change
+from portal.services.storage import StorageError, get_storage
 from portal.services.stream import StreamError, get_client
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ def delete_asset(asset, user):
     try:
         if asset.stream_video_id:
             get_client().delete_video(asset.stream_video_id, missing_ok=True)
-    except StreamError as error:
+        if asset.object_storage_key:
+            get_storage().delete(asset.object_storage_key)
+    except (StreamError, StorageError, OSError) as error:
         log.warning("Stream could not delete %s (%s): %s", asset.id, asset.stream_video_id, error)
         links.refresh_session_recording(session_id, leaving_asset=asset)
         db.session.flush()
