@@ -6,7 +6,7 @@ from sqlalchemy import func, inspect, select
 
 from config import ProductionConfig, TestConfig
 from portal import create_app
-from portal.cli import DEMO_ACCOUNTS, DEMO_PASSWORD
+from portal.commands.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.redis_runtime import limiter_storage_uri
