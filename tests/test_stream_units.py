@@ -241,3 +241,11 @@ def test_settings_file_is_plain_json(tmp_path):
     write_settings_file(str(path), {"A": "1"})
     write_settings_file(str(path), {"A": "2"})
     assert json.loads(path.read_text()) == {"A": "2"} and len(list(tmp_path.iterdir())) == 1
+
+
+def test_an_unreadable_settings_file_is_ignored_and_named_in_the_log(tmp_path, caplog):
+    path = tmp_path / "stream.json"
+    path.write_text("{not json", encoding="utf-8")
+    config = {"STREAM_SETTINGS_FILE": str(path)}
+    assert apply_settings_file(config) == {} and not config.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET")
+    assert str(path) in caplog.text and "ignored" in caplog.text

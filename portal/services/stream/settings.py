@@ -12,12 +12,15 @@ overlay merged into the app's config by `apply_settings_file`, called at start-u
 """
 
 import json
+import logging
 import os
 import tempfile
 
 from config import CLOUDFLARE_API_BASE, STREAM_BACKENDS, stream_defaults
 
 from .tokens import load_signing_key
+
+log = logging.getLogger(__name__)
 
 SIGNING_PAIR = ("CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY")
 SECRET_KEY = "CLOUDFLARE_STREAM_WEBHOOK_SECRET"
@@ -45,11 +48,15 @@ def customer_base_for(config, api_base, emulator):
 
 
 def read_settings_file(path):
-    """The JSON written by `flask stream setup --save`, or {} when there is none."""
+    """The JSON written by `flask stream setup --save`, or {} when there is none (or it is unreadable)."""
     if not path or not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        log.error("Stream settings file %s is ignored: %s (run `flask stream setup --save` again)", path, exc)
+        return {}
     return data if isinstance(data, dict) else {}
 
 
