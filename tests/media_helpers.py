@@ -7,6 +7,7 @@ import requests
 
 from portal.extensions import db
 from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, Role, Tier
+from portal.services.stream import get_client, reset_client
 
 
 def arm(server, **spec):
@@ -31,12 +32,12 @@ def stream_app(app, emulator):
         STREAM_CUSTOMER_BASE_URL=emulator.url,
         STREAM_MAX_RETRIES=1,
     )
-    app.extensions["stream"].reset()
-    key = app.extensions["stream"].create_signing_key()
+    reset_client(app)
+    key = get_client(app).create_signing_key()
     app.config.update(CLOUDFLARE_STREAM_SIGNING_KEY_ID=key["id"], CLOUDFLARE_STREAM_SIGNING_KEY=key["pem"])
-    app.extensions["stream"].reset()
+    reset_client(app)
     yield app
-    app.extensions["stream"].reset()
+    reset_client(app)
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def make_video(stream_app, people, sample_video):
     """Factory: a video on Stream (processed to ready if asked) and its asset, owned by `owner`."""
 
     def make(access=MediaAccessLevel.PUBLIC, tier=None, ready=False, title="Kata basics"):
-        stream = stream_app.extensions["stream"]
+        stream = get_client(stream_app)
         video = stream.upload_video(
             sample_video, {"name": title, "requireSignedURLs": access != MediaAccessLevel.PUBLIC}
         )

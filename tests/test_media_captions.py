@@ -11,6 +11,7 @@ from werkzeug.test import encode_multipart
 from portal.extensions import db
 from portal.models import Caption, MediaAccessLevel, MediaChange, Tier
 from portal.services.media.caption_files import CaptionFileError, read_caption_file
+from portal.services.stream import get_client
 from tests.media_helpers import arm
 
 SRT = "1\n00:00:00,500 --> 00:00:01,500\nRei.\n\n2\n00:00:01,600 --> 00:00:02,000\nHajime!\n"
@@ -31,7 +32,7 @@ def post_caption(client, asset_id, data, filename="track.srt", language="en", la
 
 
 def stream_vtt(app, uid, language):
-    stream = app.extensions["stream"]
+    stream = get_client(app)
     return requests.get(
         f"{stream.stream_url}/{uid}/captions/{language}/vtt",
         headers={"Authorization": "Bearer emulator-token"},
@@ -125,7 +126,7 @@ def test_bad_captions_are_refused_with_the_reason_and_nothing_changes(
     error = response.get_json()["error"]
     assert error["code"] == code and words in error["message"]
     assert db.session.query(Caption).count() == 0 and db.session.query(MediaChange).count() == 0
-    assert stream_app.extensions["stream"].list_captions(asset.stream_video_id) == []
+    assert get_client(stream_app).list_captions(asset.stream_video_id) == []
 
 
 def test_members_other_instructors_and_strangers_may_not_change_captions(stream_app, people, make_video):

@@ -15,6 +15,7 @@ from portal.models import (
     Tier,
     TrainingSession,
 )
+from portal.services.stream import get_client
 from tests.media_helpers import arm
 
 
@@ -23,7 +24,7 @@ def put(client, asset_id, body):
 
 
 def bare_iframe_status(app, uid):
-    return requests.get(app.extensions["stream"].iframe_url(uid), timeout=10).status_code
+    return requests.get(get_client(app).iframe_url(uid), timeout=10).status_code
 
 
 def run_jobs(app):
@@ -156,7 +157,7 @@ def test_relinking_and_deleting_keep_the_sessions_recording_true(stream_app, peo
 def test_delete_removes_the_stream_video_captions_and_asset(stream_app, people, make_video):
     asset = make_video(access=MediaAccessLevel.PUBLIC)
     asset_id, uid = asset.id, asset.stream_video_id
-    stream = stream_app.extensions["stream"]
+    stream = get_client(stream_app)
     stream.upload_captions(uid, b"WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n", "en")
     other = people["other"]
     assert other.delete(f"/api/media/{asset.id}", headers={"X-CSRFToken": other.csrf}).status_code == 403

@@ -6,6 +6,7 @@ import requests
 
 from portal.extensions import db
 from portal.models import Caption, MediaAccessLevel, MediaAsset, MediaChange
+from portal.services.stream import get_client
 from tests.conftest import csrf_token_from
 
 SRT = b"1\n00:00:00,000 --> 00:00:01,000\nOnegaishimasu\n"
@@ -46,10 +47,7 @@ def test_edit_form_regates_on_stream_and_the_history_shows_it(stream_app, people
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Stream now matches who may watch" in html
     assert (
-        requests.get(
-            stream_app.extensions["stream"].iframe_url(asset.stream_video_id), timeout=10
-        ).status_code
-        == 401
+        requests.get(get_client(stream_app).iframe_url(asset.stream_video_id), timeout=10).status_code == 401
     )
     assert "access changed" in html and "public" in html and owner.user.email in html
     db.session.expire_all()
@@ -77,9 +75,7 @@ def test_caption_upload_on_the_page_and_its_refusals(stream_app, people, make_vi
     good = {"caption_file": (io.BytesIO(SRT), "class.srt"), "language": "ja", "label": "日本語"}
     response = form_post(owner, f"/studio/media/{asset.id}/captions", good, follow_redirects=True)
     assert "Captions added: 日本語 (ja)" in response.get_data(as_text=True)
-    assert [t["language"] for t in stream_app.extensions["stream"].list_captions(asset.stream_video_id)] == [
-        "ja"
-    ]
+    assert [t["language"] for t in get_client(stream_app).list_captions(asset.stream_video_id)] == ["ja"]
     bad = {
         "caption_file": (io.BytesIO("1\n00:00:01,000 --> 00:00:00,500\nJosé\n".encode()), "a.srt"),
         "language": "en",
@@ -103,7 +99,7 @@ def test_thumbnail_strip_is_signed_for_protected_videos_and_saves_the_pick(strea
         people["owner"], f"/studio/media/{asset.id}/thumbnail", {"pct": "0.5"}, follow_redirects=True
     )
     assert "Thumbnail saved" in response.get_data(as_text=True)
-    assert stream_app.extensions["stream"].get_video(asset.stream_video_id)["thumbnailTimestampPct"] == 0.5
+    assert get_client(stream_app).get_video(asset.stream_video_id)["thumbnailTimestampPct"] == 0.5
     assert (
         form_post(
             people["owner"], f"/studio/media/{asset.id}/thumbnail", {"pct": "7"}, follow_redirects=True
@@ -131,4 +127,4 @@ def test_delete_asks_first_then_removes_everything(stream_app, people, make_vide
     db.session.expire_all()
     assert db.session.get(MediaAsset, asset_id) is None
     assert db.session.query(MediaChange).one().action == "deleted"
-    assert requests.get(stream_app.extensions["stream"].iframe_url(uid), timeout=10).status_code == 404
+    assert requests.get(get_client(stream_app).iframe_url(uid), timeout=10).status_code == 404
