@@ -5,6 +5,7 @@ Tokens are minted locally by the Stream client (no API call per view) and end a 
 inside Cloudflare's 24 h cap (PLAYBACK_TOKEN_MAX_SECONDS).
 """
 
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +13,7 @@ from functools import lru_cache
 from portal.models import MediaAccessLevel
 from portal.services.stream import StreamError, get_client, tokens
 
+URL_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CLOUDFLARE_SDK_URL = "https://embed.cloudflarestream.com/embed/sdk.latest.js"
 THUMBNAIL_BUCKET_SECONDS = 3600
 
@@ -99,6 +101,7 @@ class Thumbnails:
         self.lifetime = token_lifetime(config, config["THUMBNAIL_TOKEN_SECONDS"])
         self.bucket = int(time.time()) // THUMBNAIL_BUCKET_SECONDS * THUMBNAIL_BUCKET_SECONDS
         self.size = (width, height)
+        self.query = f"time=0s&width={width}&height={height}&fit=crop"
 
     def url(self, asset):
         """The thumbnail URL of a video the caller may play (None without a uid or a signing key)."""
@@ -110,7 +113,10 @@ class Thumbnails:
                 id_or_token = _thumbnail_token(self.client, asset.stream_video_id, self.bucket, self.lifetime)
             except (ValueError, StreamError):
                 return None  # no signing key: the card shows its placeholder
-        return tokens.thumbnail_url(self.base, id_or_token, 0, *self.size)
+        if not URL_SAFE.match(id_or_token):
+            return tokens.thumbnail_url(self.base, id_or_token, 0, *self.size)
+        # uids and tokens (base64url and dots) need no quoting: skip urlencode on a hot path
+        return f"{self.base}/{id_or_token}/thumbnails/thumbnail.jpg?{self.query}"
 
 
 def sdk_script_url(config):
