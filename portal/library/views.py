@@ -99,7 +99,7 @@ def browse():
 def watch(asset_id):
     """The watch page: the signed Stream player for who may play it, a locked panel for the rest."""
     config, user = current_app.config, viewer()
-    asset = library.find_asset(asset_id)
+    asset = library.find_asset(asset_id, with_details=True)
     decision = access.visibility(user, asset)
     if not decision.visible:
         abort(404)
@@ -120,11 +120,8 @@ def watch(asset_id):
         )
         return render_template("library/watch.html", **context), 403
     related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
-    related_tags = library.tags_for([item.id for item in related])
     thumbnails = playback.Thumbnails(config)
-    context["related"] = [
-        asset_summary(user, item, access.PLAYABLE, related_tags[item.id], thumbnails) for item in related
-    ]
+    context["related"] = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
     context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)
