@@ -13,7 +13,7 @@ from portal.errors import APIError
 from portal.extensions import db, limiter
 from portal.jobs.uploads import enqueue_copy, enqueue_push
 from portal.models import MediaAsset, Role
-from portal.services.uploads import get_upload_service
+from portal.services.uploads import UploadError, get_upload_service
 from portal.services.uploads.urls import checked_source_url
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,11 @@ def _store_chunk(upload_id, index, source, length):
         raise APIError(400, "missing_field", "'chunk_index' is required.", field="chunk_index")
     service = get_upload_service()
     sha = request.headers.get("X-Chunk-SHA256")
-    result = service.upload_chunk(upload_id, index, source, length, api_user().id, sha)
-    db.session.commit()  # a refused first chunk fails its asset
+    try:
+        result = service.upload_chunk(upload_id, index, source, length, api_user().id, sha)
+    except UploadError:
+        db.session.commit()  # a first chunk in the wrong container fails its asset; nothing else changed
+        raise
     return jsonify(result)
 
 
