@@ -66,10 +66,15 @@ async function sha256Hex(buffer) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+const CARRY_ON = "then choose the file again: the upload carries on where it stopped.";
+
 async function errorFrom(response) {
   let error = {};
   try { error = (await response.json()).error || {}; } catch { /* not JSON */ }
-  return { status: response.status, code: error.code || "", message: error.message || `The server answered ${response.status}.`, error };
+  let message = error.message || `The server answered ${response.status}.`;
+  if (response.status === 401) message = `You were signed out. Sign in again, ${CARRY_ON}`;
+  if (error.code === "csrf_failed") message = `This page has expired. Reload it, ${CARRY_ON}`;
+  return { status: response.status, code: error.code || "", message, error };
 }
 
 /** One file on its way to the portal. `api` holds the URLs; `csrfToken` goes in X-CSRFToken;
