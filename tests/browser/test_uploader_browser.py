@@ -125,6 +125,10 @@ def test_instructor_uploads_a_multi_chunk_video_and_sees_it_ready(
         "request",
         lambda request: chunk_index(request.url) is not None and sent.update([chunk_index(request.url)]),
     )
+    initiated = []
+    page.on(
+        "request", lambda request: request.url.endswith("/initiate") and initiated.append(request.headers)
+    )
     sign_in(page, live_server.url, instructor.email)
     card = open_uploader(page, live_server.url, seminar_video)
     fill_and_upload(card, "Kata seminar")
@@ -140,6 +144,9 @@ def test_instructor_uploads_a_multi_chunk_video_and_sees_it_ready(
     n = total_chunks(seminar_video)
     assert n >= 10
     assert sent == Counter(range(n))  # every chunk, each exactly once
+    assert (
+        len(initiated) == 1 and len(initiated[0]["idempotency-key"]) == 36
+    )  # a retry would get the same upload
     assert (asset.title, asset.tags, asset.required_tier) == (
         "Kata seminar",
         ["kata", "seminar"],
