@@ -143,7 +143,6 @@ class UploadService:
         written = write_chunk(
             directory, chunk_name(index), source, length, sha256 and sha256.strip().lower(), check_head
         )
-        already = False
         if not written.stored:
             stored_sha = self.store.chunk_sha(upload_id, index) or _disk_sha(directory, index)
             if stored_sha != written.sha256:
@@ -152,13 +151,21 @@ class UploadService:
                     "chunk_conflict",
                     f"Chunk {index} was already received with different bytes; the stored copy is kept.",
                 )
-            already = True
-        if self.store.record_chunk(upload_id, index, written.sha256) == 1:
-            already = True
+        old, count, last_in = self.store.record_chunk(session, index, written.sha256)
+        if old < 0:
+            raise UploadError(409, "upload_finalized", "This upload is finalized; it takes no more chunks.")
+        done = count * session["chunk_size"]
+        if last_in:
+            done -= session["chunk_size"] - expected_length(session, session["total_chunks"] - 1)
         return {
-            **self.get_upload_progress(upload_id, user_id),
+            "upload_id": upload_id,
             "chunk_index": index,
-            "already_received": already,
+            "already_received": bool(old) or not written.stored,
+            "received_chunks": count,
+            "total_chunks": session["total_chunks"],
+            "bytes_received": done,
+            "file_size": session["file_size"],
+            "percent": round(100.0 * done / session["file_size"], 2),
         }
 
     def _head_checker(self, session):
@@ -298,7 +305,7 @@ class UploadService:
                 )
         session = self._open(fields, user_id, size, 1, "direct")
         os.replace(path, os.path.join(self.store.directory(session["upload_id"]), chunk_name(0)))
-        self.store.record_chunk(session["upload_id"], 0, "")
+        self.store.record_chunk(session, 0, "")
         self.store.finalize(session["upload_id"])
         return self.store.load(session["upload_id"])
 
