@@ -15,6 +15,7 @@ from portal.models.media import new_uuid
 from . import containers, metadata
 from .chunks import file_sha256, no_space, write_chunk
 from .errors import UploadError, not_found
+from .idempotency import InitiateKeys
 from .store import UPLOAD_ID, SessionStore, chunk_name, expected_length, last_change
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class UploadService:
         self.config = config
         self.upload_dir = config["UPLOAD_DIR"]
         self.store = SessionStore(redis, self.upload_dir)
+        self.idempotency = InitiateKeys(redis, config["UPLOAD_SESSION_TTL"])
 
     # -- initiate --------------------------------------------------------------------------------
 
