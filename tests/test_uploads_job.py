@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_push_resumes_from_streams_offset(stream_app, emulat
     requests.post(faults, json=slow, timeout=10).raise_for_status()
     env = worker_env(app, emulator, redis_url, tmp_path)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "uploads"],
+        [sys.executable, "-m", "rq.cli", "worker", "-w", "portal.worker.AppWorker", "--burst", "--url", redis_url, "uploads"],
         env=env,
         cwd=os.getcwd(),
         start_new_session=True,
