@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 MIB = 1024 * 1024
 FILE_SIZE = 1024 * MIB
 CHUNK = 5 * MIB
-ROUNDS = 2
+ROUNDS = 3
 PEER_DIR = os.path.join(ROOT, "bench", "tus-peer")
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
 

@@ -419,3 +419,23 @@ def test_each_seed_container_is_recognised_by_its_first_bytes(make_uploader, nam
     assert up.chunk(wrong["upload_id"], 0, b"\x00\x00\x00\x18ftypisom" + b"\0" * 88).status_code == (
         200 if name == "a.mov" else 415
     )
+
+
+def test_initiate_retried_with_the_same_idempotency_key_gets_the_same_upload(make_uploader, app):
+    up = make_uploader()
+    key = {"Idempotency-Key": "browser-retry-1"}
+    body = {"file_name": "a.mp4", "file_size": SIZE, "title": "t"}
+    first = up.client.post(f"{PREFIX}/initiate", json=body, headers={**up.headers, **key})
+    again = up.client.post(f"{PREFIX}/initiate", json=body, headers={**up.headers, **key})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json()
+    assert db.session.query(MediaAsset).count() == 1
+    other = make_uploader()  # keys are per user
+    theirs = other.client.post(f"{PREFIX}/initiate", json=body, headers={**other.headers, **key})
+    assert theirs.status_code == 201 and theirs.get_json()["upload_id"] != first.get_json()["upload_id"]
+    refused = up.client.post(
+        f"{PREFIX}/initiate", json={**body, "file_size": -1}, headers={**up.headers, "Idempotency-Key": "k2"}
+    )
+    assert refused.status_code == 422
+    retried = up.client.post(f"{PREFIX}/initiate", json=body, headers={**up.headers, "Idempotency-Key": "k2"})
+    assert retried.status_code == 201  # a refused request does not hold the key

@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_push_resumes_from_streams_offset(stream_app, emulat
     requests.post(faults, json=slow, timeout=10).raise_for_status()
     env = worker_env(app, emulator, redis_url, tmp_path)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "uploads"],
+        [sys.executable, "-m", "rq.cli", "worker", "-w", "portal.worker.AppWorker", "--burst", "--url", redis_url, "uploads"],
         env=env,
         cwd=os.getcwd(),
         start_new_session=True,
@@ -203,6 +203,9 @@ def test_an_expired_tus_url_starts_a_fresh_stream_upload(stream_app, emulator, s
     )
     head = requests.head(stale["upload_url"], headers={**AUTH, **TUS}, timeout=10)
     assert head.status_code == 410  # the emulator enforces uploadExpiry, as Cloudflare does
+    patch_headers = {**AUTH, **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    patch = requests.patch(stale["upload_url"], data=data, headers=patch_headers, timeout=10)
+    assert patch.status_code == 410
     asset = db.session.get(MediaAsset, body["asset_id"])
     asset.stream_upload_url, asset.stream_video_id = stale["upload_url"], stale["video_id"]
     db.session.commit()

@@ -227,3 +227,34 @@ def test_default_rate_limits_leave_room_for_three_fast_chunks_in_flight(app):
         i.amount * 60 / i.get_expiry() for i in parse_many(app.config["UPLOAD_CHUNK_RATE_LIMIT"])
     )
     assert per_minute * Config.UPLOAD_CHUNK_SIZE / 60 >= 200 * 1024 * 1024  # 200 MiB/s of chunks
+
+
+def test_a_connection_dropped_mid_chunk_records_nothing_and_leaves_no_temp_file(served):
+    import socket
+    from urllib.parse import urlsplit
+
+    app, base, headers = served
+    init = requests.post(
+        f"{base}{PREFIX}/initiate",
+        json={"file_name": "a.mp4", "file_size": SIZE, "title": "t"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    request = (
+        f"POST {PREFIX}/chunk?upload_id={init['upload_id']}&chunk_index=0 HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: {headers['Authorization']}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {CHUNK}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(request + mp4_bytes(CHUNK)[: CHUNK // 2])  # then the laptop lid closes
+    directory = os.path.join(app.config["UPLOAD_DIR"], init["upload_id"])
+    deadline = time.monotonic() + 10
+    while [n for n in os.listdir(directory) if n.endswith(".tmp")] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(os.listdir(directory)) == ["manifest.json"]
+    progress = requests.get(
+        f"{base}{PREFIX}/{init['upload_id']}/progress", headers=headers, timeout=10
+    ).json()
+    assert progress["received_chunks"] == 0
+    assert post_chunk(base, headers, init["upload_id"], 0, mp4_bytes(CHUNK)).status_code == 200
