@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import secrets
 
 import pytest
 
@@ -9,6 +10,7 @@ from portal.models import Role, Tier
 
 CHUNK = 256 * 1024
 PREFIX = "/api/media/upload-chunked"
+PASSWORD = "correct-horse-battery"
 
 
 def mp4_bytes(size, seed=b"portal"):
@@ -96,6 +98,26 @@ def make_uploader(app, make_user):
         return Uploader(client, response.get_json()["access_token"], user)
 
     return make
+
+
+def make_user_in(app, role=Role.INSTRUCTOR, tier=Tier.LIFETIME):
+    """A user in `app`'s database (for apps built by hand in a test)."""
+    from portal.extensions import db
+    from portal.models import User
+
+    user = User(email=f"{secrets.token_hex(4)}@example.org", role=role, tier=tier, active=True)
+    user.set_password(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def uploader_for(app, user):
+    """An Uploader signed in as `user` on `app`."""
+    client = app.test_client()
+    response = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return Uploader(client, response.get_json()["access_token"], user)
 
 
 def chunk_files(app, upload_id):

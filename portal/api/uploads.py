@@ -13,7 +13,7 @@ from portal.errors import APIError
 from portal.extensions import db, limiter
 from portal.jobs.uploads import enqueue_copy, enqueue_push
 from portal.models import MediaAsset, Role
-from portal.services.uploads import get_upload_service
+from portal.services.uploads import UploadError, get_upload_service
 from portal.services.uploads.urls import checked_source_url
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,31 @@ def initiate_chunked_upload():
     data = json_object()
     service = get_upload_service()
     user = api_user()
+    key = request.headers.get("Idempotency-Key")
+    replayed = service.idempotency.claim(user.id, key) if key is not None else None
+    if replayed is not None:
+        return jsonify(_initiated(service, service.session_for(replayed, user.id), user)), 201
     fields = {k: v for k, v in data.items() if k not in ("file_name", "file_size")}
-    session = service.initiate_upload(data.get("file_name"), data.get("file_size"), user.id, fields)
     try:
-        db.session.commit()
+        session = service.initiate_upload(data.get("file_name"), data.get("file_size"), user.id, fields)
+        try:
+            db.session.commit()
+        except Exception:
+            service.discard(session["upload_id"])
+            raise
     except Exception:
         db.session.rollback()
-        service.discard(session["upload_id"])
+        if key is not None:
+            service.idempotency.release(user.id, key)
         raise
+    if key is not None:
+        service.idempotency.remember(user.id, key, session["upload_id"])
+    return jsonify(_initiated(service, session, user)), 201
+
+
+def _initiated(service, session, user):
     progress = service.get_upload_progress(session["upload_id"], user.id)
-    body = {
+    return {
         "upload_id": session["upload_id"],
         "asset_id": session["asset_id"],
         "chunk_size": session["chunk_size"],
@@ -69,7 +84,6 @@ def initiate_chunked_upload():
         "file_size": session["file_size"],
         "expires_at": progress["expires_at"],
     }
-    return jsonify(body), 201
 
 
 @bp.post(f"{PREFIX}/chunk")
@@ -107,8 +121,11 @@ def _store_chunk(upload_id, index, source, length):
         raise APIError(400, "missing_field", "'chunk_index' is required.", field="chunk_index")
     service = get_upload_service()
     sha = request.headers.get("X-Chunk-SHA256")
-    result = service.upload_chunk(upload_id, index, source, length, api_user().id, sha)
-    db.session.commit()  # a refused first chunk fails its asset
+    try:
+        result = service.upload_chunk(upload_id, index, source, length, api_user().id, sha)
+    except UploadError:
+        db.session.commit()  # a first chunk in the wrong container fails its asset; nothing else changed
+        raise
     return jsonify(result)
 
 

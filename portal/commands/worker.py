@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.emulator.server import serve
+from portal.jobs.schedule import start_in_thread as start_schedule
 from portal.worker import AppWorker
 
 
@@ -21,10 +22,8 @@ def worker_command(queues, burst):
         connection=services.connection,
         app=current_app._get_current_object(),
     )
-    if not burst:  # periodic jobs (portal/jobs/schedule.py) are enqueued alongside the worker
-        from portal.jobs.schedule import start_in_thread
-
-        start_in_thread(services.connection, current_app.config)
+    if not burst:  # the periodic jobs of portal/jobs/schedule.py are enqueued alongside the worker
+        start_schedule(services.connection, current_app.config)
     worker.work(with_scheduler=True, burst=burst)
 
 

@@ -150,7 +150,20 @@ def _upload_record(uid, direct_user):
     record = emulator().videos.get(uid)
     if record is None or "_upload" not in record or record.get("_directUser", False) != direct_user:
         raise ApiError(404, 10003, "Upload not found", headers={**TUS_HEADERS, "Cache-Control": "no-store"})
+    if _expired(record):
+        raise ApiError(410, 10003, "Upload expired", headers={**TUS_HEADERS, "Cache-Control": "no-store"})
     return record
+
+
+def _expired(record):
+    """An unfinished upload past its uploadExpiry takes no more bytes (Cloudflare answers 404/410)."""
+    upload, expiry = record["_upload"], record.get("uploadExpiry")
+    if not expiry or upload["offset"] >= upload["length"]:
+        return False
+    try:
+        return parse_timestamp(expiry) <= parse_timestamp(timestamp_now())
+    except ValueError:
+        return False
 
 
 def _complete(uid, length):

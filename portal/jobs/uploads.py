@@ -37,7 +37,7 @@ def _enqueue(func, arg, job_id, timeout):
             arg,
             job_id=job_id,
             unique=True,
-            retry=Retry(max=len(intervals), interval=intervals),
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
             job_timeout=timeout,
             failure_ttl=FAILURE_TTL,
         )

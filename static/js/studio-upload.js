@@ -161,6 +161,12 @@ function enqueue(card, upload, metadata) {
 
 function addFile(file) {
   document.getElementById("queue-section").hidden = false;
+  const fp = fingerprint(file);
+  const onPage = uploads.find((u) => u.upload.fp === fp && !["failed", "cancelled", "ready"].includes(u.upload.state));
+  if (onPage) {
+    onPage.card.querySelector(".upload-status").textContent = "This file is already in the queue.";
+    return;
+  }
   const card = newCard(file.name);
   document.getElementById("queue").append(card);
   card.querySelector(".upload-size").textContent = humanBytes(file.size);
@@ -187,7 +193,7 @@ function addFile(file) {
     upload.cancel();
   });
   card.querySelector('[data-action="remove"]').addEventListener("click", () => card.remove());
-  const earlier = remembered.get(fingerprint(file));
+  const earlier = remembered.get(fp);
   if (earlier) {
     // The same file as an unfinished upload: carry on with the details given then.
     card.querySelector(".upload-size").textContent += " · carrying on with the upload started earlier";

@@ -61,15 +61,25 @@ export function retryDelay(attempt, response) {
 
 const retryable = (status) => status === 429 || (status >= 500 && status !== 501 && status !== 507);
 
+function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function sha256Hex(buffer) {
   const digest = await crypto.subtle.digest("SHA-256", buffer);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+const CARRY_ON = "then choose the file again: the upload carries on where it stopped.";
+
 async function errorFrom(response) {
   let error = {};
   try { error = (await response.json()).error || {}; } catch { /* not JSON */ }
-  return { status: response.status, code: error.code || "", message: error.message || `The server answered ${response.status}.`, error };
+  let message = error.message || `The server answered ${response.status}.`;
+  if (response.status === 401) message = `You were signed out. Sign in again, ${CARRY_ON}`;
+  if (error.code === "csrf_failed") message = `This page has expired. Reload it, ${CARRY_ON}`;
+  return { status: response.status, code: error.code || "", message, error };
 }
 
 /** One file on its way to the portal. `api` holds the URLs; `csrfToken` goes in X-CSRFToken;
@@ -120,14 +130,14 @@ export class ChunkedUpload {
   }
 
   /** A JSON request, retried on network errors, 5xx and 429; returns {response, data}. */
-  async request(method, url, json) {
+  async request(method, url, json, extraHeaders = {}) {
     for (let attempt = 0; ; attempt++) {
       let response;
       try {
         response = await fetch(url, {
           method,
           credentials: "same-origin",
-          headers: this.headers(json === undefined ? {} : { "Content-Type": "application/json" }),
+          headers: this.headers({ ...(json === undefined ? {} : { "Content-Type": "application/json" }), ...extraHeaders }),
           body: json === undefined ? undefined : JSON.stringify(json),
         });
       } catch (err) {
@@ -187,9 +197,16 @@ export class ChunkedUpload {
     }
   }
 
+  /** Open the upload on the server. The Idempotency-Key makes a retry whose first answer was lost
+      get the same upload instead of a second one. */
   async initiate(metadata) {
     const body = { file_name: this.file.name, file_size: this.file.size, ...metadata };
-    const { response, data } = await this.request("POST", this.api.initiate, body);
+    const key = { "Idempotency-Key": randomKey() };
+    let { response, data } = await this.request("POST", this.api.initiate, body, key);
+    for (let attempt = 0; response.status === 409 && data && data.error && data.error.code === "initiate_in_progress" && attempt < SERVER_ATTEMPTS; attempt++) {
+      await this.waitToRetry(attempt, response, SERVER_ATTEMPTS, "server"); // the first try is still being created
+      ({ response, data } = await this.request("POST", this.api.initiate, body, key));
+    }
     if (response.status !== 201) {
       const error = await errorFrom(response);
       throw new UploadError(error.message, { status: error.status, code: error.code });

@@ -2,6 +2,7 @@
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import MediaAsset, MediaAssetStatus, Role, Tier
@@ -95,6 +96,10 @@ def test_pages_have_no_accessibility_violations(live_server, browser, make_user,
     card.get_by_label("Title").fill("")
     card.get_by_role("button", name="Upload").click()
     check("uploader with a file and errors")
+    card.get_by_label("Title").fill("Kata")
+    card.get_by_role("button", name="Upload").click()
+    expect(card.get_by_role("status")).to_have_text("Processing", timeout=20_000)
+    check("uploader, processing")
     page.screenshot(path=f"/tmp/studio-upload-form-{width}.png", full_page=True)
     context.close()
     assert {name: found_ for name, found_ in found.items() if found_} == {}

@@ -125,6 +125,10 @@ def test_instructor_uploads_a_multi_chunk_video_and_sees_it_ready(
         "request",
         lambda request: chunk_index(request.url) is not None and sent.update([chunk_index(request.url)]),
     )
+    initiated = []
+    page.on(
+        "request", lambda request: request.url.endswith("/initiate") and initiated.append(request.headers)
+    )
     sign_in(page, live_server.url, instructor.email)
     card = open_uploader(page, live_server.url, seminar_video)
     fill_and_upload(card, "Kata seminar")
@@ -140,6 +144,9 @@ def test_instructor_uploads_a_multi_chunk_video_and_sees_it_ready(
     n = total_chunks(seminar_video)
     assert n >= 10
     assert sent == Counter(range(n))  # every chunk, each exactly once
+    assert (
+        len(initiated) == 1 and len(initiated[0]["idempotency-key"]) == 36
+    )  # a retry would get the same upload
     assert (asset.title, asset.tags, asset.required_tier) == (
         "Kata seminar",
         ["kata", "seminar"],
@@ -181,10 +188,12 @@ def test_upload_survives_the_network_going_offline(live_server, page, instructor
     wait_until(page, lambda: cut)
     page.context.set_offline(True)
     expect(card.get_by_role("status")).to_contain_text("Offline", timeout=20_000)
+    page.wait_for_timeout(500)  # requests already on the wire when the network went may still land
     received_while_offline = sum(ok.values())
     page.screenshot(path=f"{SCREENSHOTS}/studio-upload-offline.png", full_page=True)
-    page.wait_for_timeout(500)
-    assert sum(ok.values()) == received_while_offline  # nothing moves while offline
+    page.wait_for_timeout(1000)
+    assert sum(ok.values()) == received_while_offline  # then nothing moves while offline
+    assert received_while_offline < total_chunks(seminar_video)
     cut.append("restored")
     page.context.set_offline(False)
 
@@ -347,3 +356,31 @@ def test_copy_from_an_address_shows_streams_failure_in_plain_words(live_server, 
     db.session.commit()
     expect(result).to_contain_text("Failed: Stream could not download the video", timeout=20_000)
     page.screenshot(path=f"{SCREENSHOTS}/studio-upload-from-url.png", full_page=True)
+
+
+def test_dropped_files_queue_one_card_each_with_its_own_details(live_server, page, instructor):
+    sign_in(page, live_server.url, instructor.email)
+    page.goto(live_server.url + "/studio/upload")
+    expect(page.locator("#uploader[data-ready=true]")).to_have_count(1)
+    page.evaluate(
+        """() => {
+          const drop = new DataTransfer();
+          drop.items.add(new File([new Uint8Array(2048)], "kata_basics-1.mp4", { type: "video/mp4" }));
+          drop.items.add(new File([new Uint8Array(2048)], "grading.mov", { type: "video/quicktime" }));
+          drop.items.add(new File(["not a video"], "notes.txt", { type: "text/plain" }));
+          document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: drop, bubbles: true }));
+        }"""
+    )
+    cards = page.locator(".upload-card")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(0).get_by_label("Title")).to_have_value("kata basics 1")
+    expect(cards.nth(1).get_by_label("Title")).to_have_value("grading")
+    expect(cards.nth(2).get_by_role("alert")).to_have_text(
+        "The portal takes MP4, MOV, MKV, AVI, FLV or WebM videos only."
+    )
+    ids = page.evaluate("Array.from(document.querySelectorAll('.upload-card [id]'), (el) => el.id)")
+    assert len(ids) == len(set(ids))  # each card's labels point at its own fields
+    cards.nth(1).get_by_label("Title").fill("")
+    cards.nth(1).get_by_role("button", name="Upload").click()
+    expect(cards.nth(1).get_by_text("Give the video a title.")).to_be_visible()
+    expect(cards.nth(1).get_by_label("Title")).to_be_focused()

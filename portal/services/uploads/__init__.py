@@ -2,8 +2,9 @@
 
 from flask import current_app
 
+from .assets import requires_signed_urls
 from .errors import UploadError
-from .service import UploadService, requires_signed_urls
+from .service import UploadService
 
 __all__ = ["UploadError", "UploadService", "get_upload_service", "requires_signed_urls"]
 

@@ -12,7 +12,7 @@ import secrets
 
 from .errors import UploadError
 
-BUFFER = 256 * 1024
+BUFFER = 1024 * 1024  # bytes read, hashed and written at a time
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -32,22 +32,16 @@ class ChunkWrite:
 def _copy(source, target, length):
     """Copy exactly `length` bytes from a readable to a file; return their SHA-256 (hex)."""
     digest = hashlib.sha256()
-    buffer = bytearray(min(BUFFER, max(length, 1)))
-    view = memoryview(buffer)
     remaining = length
     while remaining:
-        n = source.readinto(view[: min(len(buffer), remaining)]) if hasattr(source, "readinto") else None
-        if n is None:
-            block = source.read(min(len(buffer), remaining))
-            n = len(block)
-            view[:n] = block
-        if not n:
+        block = source.read(min(BUFFER, remaining))
+        if not block:
             raise UploadError(
                 400, "incomplete_chunk", f"The chunk ended after {length - remaining} of {length} bytes."
             )
-        digest.update(view[:n])
-        target.write(view[:n])
-        remaining -= n
+        digest.update(block)
+        target.write(block)
+        remaining -= len(block)
     if source.read(1):
         raise UploadError(422, "chunk_size_mismatch", f"The chunk is longer than {length} bytes.")
     return digest.hexdigest()
@@ -73,7 +67,7 @@ def write_chunk(directory, name, source, length, claimed_sha256=None, check_head
     temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
     try:
         try:
-            handle = open(temp, "wb")
+            handle = open(temp, "wb", buffering=0)
         except FileNotFoundError:
             raise UploadError(410, "upload_gone", "This upload was cancelled or has expired.") from None
         with handle:

@@ -9,13 +9,14 @@ import time
 from datetime import UTC, datetime
 
 from portal.extensions import db
-from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus
-from portal.models.media import new_uuid
+from portal.models import MediaAsset, MediaAssetStatus
 
-from . import containers, metadata
+from . import containers, direct, expiry, metadata
+from .assets import new_asset
 from .chunks import file_sha256, no_space, write_chunk
 from .errors import UploadError, not_found
-from .store import UPLOAD_ID, SessionStore, chunk_name, expected_length, last_change
+from .idempotency import InitiateKeys
+from .store import SessionStore, chunk_name, expected_length
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class UploadService:
         self.config = config
         self.upload_dir = config["UPLOAD_DIR"]
         self.store = SessionStore(redis, self.upload_dir)
+        self.idempotency = InitiateKeys(redis, config["UPLOAD_SESSION_TTL"])
 
     # -- initiate --------------------------------------------------------------------------------
 
@@ -43,9 +45,12 @@ class UploadService:
         )
         self.check_free_space(fields["file_size"])
         chunk_size = int(self.config["UPLOAD_CHUNK_SIZE"])
-        return self._open(fields, user_id, chunk_size, math.ceil(fields["file_size"] / chunk_size), "chunked")
+        return self.open_session(
+            fields, user_id, chunk_size, math.ceil(fields["file_size"] / chunk_size), "chunked"
+        )
 
-    def _open(self, fields, user_id, chunk_size, total_chunks, kind):
+    def open_session(self, fields, user_id, chunk_size, total_chunks, kind):
+        """Create the asset (flushed), the session directory with its manifest, and the Redis index."""
         asset = new_asset(fields, user_id)
         upload_id = secrets.token_urlsafe(16)
         manifest = {
@@ -143,7 +148,6 @@ class UploadService:
         written = write_chunk(
             directory, chunk_name(index), source, length, sha256 and sha256.strip().lower(), check_head
         )
-        already = False
         if not written.stored:
             stored_sha = self.store.chunk_sha(upload_id, index) or _disk_sha(directory, index)
             if stored_sha != written.sha256:
@@ -152,19 +156,27 @@ class UploadService:
                     "chunk_conflict",
                     f"Chunk {index} was already received with different bytes; the stored copy is kept.",
                 )
-            already = True
-        if self.store.record_chunk(upload_id, index, written.sha256) == 1:
-            already = True
+        old, count, last_in = self.store.record_chunk(session, index, written.sha256)
+        if old < 0:
+            raise UploadError(409, "upload_finalized", "This upload is finalized; it takes no more chunks.")
+        done = count * session["chunk_size"]
+        if last_in:
+            done -= session["chunk_size"] - expected_length(session, session["total_chunks"] - 1)
         return {
-            **self.get_upload_progress(upload_id, user_id),
+            "upload_id": upload_id,
             "chunk_index": index,
-            "already_received": already,
+            "already_received": bool(old) or not written.stored,
+            "received_chunks": count,
+            "total_chunks": session["total_chunks"],
+            "bytes_received": done,
+            "file_size": session["file_size"],
+            "percent": round(100.0 * done / session["file_size"], 2),
         }
 
     def _head_checker(self, session):
         def check(head):
             if not containers.matches_extension(head, session["extension"]):
-                self._drop(session, "cancelled", "The file is not a video in a supported container.")
+                self.drop(session, "cancelled", "The file is not a video in a supported container.")
                 raise UploadError(
                     415,
                     "unsupported_container",
@@ -230,9 +242,9 @@ class UploadService:
         asset = db.session.get(MediaAsset, session["asset_id"])
         if asset is not None and asset.status == MediaAssetStatus.UPLOADING and not asset.stream_video_id:
             db.session.delete(asset)
-        self._drop(session, "cancelled")
+        self.drop(session, "cancelled")
 
-    def _drop(self, session, reason, asset_error=None):
+    def drop(self, session, reason, asset_error=None):
         """Forget a session and free its disk; with asset_error, the asset is failed with that reason."""
         self.store.forget(session["upload_id"], session["user_id"], reason)
         shutil.rmtree(self.store.directory(session["upload_id"]), ignore_errors=True)
@@ -248,96 +260,18 @@ class UploadService:
         shutil.rmtree(self.store.directory(upload_id), ignore_errors=True)
 
     def cleanup_expired_uploads(self, now=None):
-        """Delete uploads idle for longer than UPLOAD_SESSION_TTL (Redis index and directories).
-
-        Finalized uploads are kept while their push can still succeed (their asset is not failed).
-        Returns the number of sessions removed.
-        """
-        cutoff = (now or time.time()) - int(self.config["UPLOAD_SESSION_TTL"])
-        candidates = set(self.store.active_ids(idle_before=cutoff))
-        if os.path.isdir(self.upload_dir):
-            for name in os.listdir(self.upload_dir):
-                path = os.path.join(self.upload_dir, name)
-                if UPLOAD_ID.match(name) and last_change(path) < cutoff:
-                    candidates.add(name)
-        removed = 0
-        for upload_id in sorted(candidates):
-            session = self.store.load(upload_id)
-            if session is None:
-                self.store.forget(upload_id, 0, "expired")
-                shutil.rmtree(self.store.directory(upload_id), ignore_errors=True)
-                continue
-            if session["updated_at"] >= cutoff or session["status"] == "complete":
-                continue
-            asset = db.session.get(MediaAsset, session["asset_id"])
-            if (
-                session["status"] == "finalizing"
-                and asset is not None
-                and asset.status != MediaAssetStatus.FAILED
-            ):
-                continue
-            self._drop(session, "expired", "The upload was not finished within 24 hours; start it again.")
-            removed += 1
-            log.info("Upload %s expired; its chunks were deleted", upload_id)
-        return removed
+        """Delete uploads idle for longer than UPLOAD_SESSION_TTL; returns how many were removed."""
+        return expiry.cleanup_expired(self, now)
 
     # -- direct uploads and copies ---------------------------------------------------------------
 
     def receive_direct_upload(self, path, file_name, user_id, metadata_fields):
         """A whole file already streamed to `path` under UPLOAD_DIR becomes a finalized one-chunk upload."""
-        size = os.path.getsize(path)
-        fields = metadata.checked_metadata(
-            {**metadata_fields, "file_name": file_name}, self.config["UPLOAD_DIRECT_MAX_SIZE"], size=size
-        )
-        with open(path, "rb") as handle:
-            if not containers.matches_extension(handle.read(64), fields["extension"]):
-                raise UploadError(
-                    415,
-                    "unsupported_container",
-                    f"The file does not start like a {containers.describe(fields['extension'])} video.",
-                )
-        session = self._open(fields, user_id, size, 1, "direct")
-        os.replace(path, os.path.join(self.store.directory(session["upload_id"]), chunk_name(0)))
-        self.store.record_chunk(session["upload_id"], 0, "")
-        self.store.finalize(session["upload_id"])
-        return self.store.load(session["upload_id"])
+        return direct.receive_direct_upload(self, path, file_name, user_id, metadata_fields)
 
     def upload_from_url(self, url, user_id, metadata_fields):
         """Create the asset (`uploading`) of a video Stream will copy from an https URL; the job asks Stream."""
-        fields = metadata.checked_metadata(
-            {**metadata_fields, "file_name": "copy.mp4", "file_size": 1}, self.config["UPLOAD_MAX_FILE_SIZE"]
-        )
-        asset = new_asset(fields, user_id)
-        asset.filename, asset.file_size_bytes, asset.mime_type = None, None, None
-        asset.extra_metadata = {"source_url": url}
-        db.session.add(asset)
-        db.session.flush()
-        return asset
-
-
-def new_asset(fields, user_id):
-    """A MediaAsset in `uploading`, owned by the uploader, from checked metadata."""
-    asset = MediaAsset(
-        id=new_uuid(),
-        title=fields["title"],
-        description=fields["description"],
-        filename=fields["file_name"],
-        file_size_bytes=fields["file_size"],
-        mime_type=fields["mime_type"],
-        status=MediaAssetStatus.UPLOADING,
-        access_level=fields["access_level"],
-        required_tier=fields["required_tier"],
-        created_by=user_id,
-        entity_type=fields["entity_type"],
-        entity_id=fields["entity_id"],
-    )
-    asset.tags = fields["tags"]
-    return asset
-
-
-def requires_signed_urls(asset):
-    """Every video that is not public is protected on Stream from the moment it is created."""
-    return asset.access_level != MediaAccessLevel.PUBLIC
+        return direct.create_copy_asset(self, url, user_id, metadata_fields)
 
 
 def parse_index(value, total):

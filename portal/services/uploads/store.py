@@ -21,14 +21,15 @@ ACTIVE = "uploads:active"
 GONE_TTL = 7 * 24 * 3600
 INT_FIELDS = ("user_id", "file_size", "chunk_size", "total_chunks")
 
-# Record one chunk, only while the session is still taking chunks: -1 = not uploading, else the old bit.
+# Record one chunk, only while the session is still taking chunks. Answers {-1, 0, 0} when it is
+# not uploading, else {the index's old bit, received count, whether the last chunk is in}.
 RECORD_CHUNK = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'uploading' then return -1 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'uploading' then return {-1, 0, 0} end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 0 then redis.call('HSET', KEYS[3], ARGV[1], ARGV[2]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
-return old
+return {old, redis.call('BITCOUNT', KEYS[2]), redis.call('GETBIT', KEYS[2], ARGV[5])}
 """
 # Move an upload to finalizing when every chunk is in: -2 gone, -1 not uploading, 0 incomplete,
 # 1 finalized now, 2 finalized before.
@@ -146,12 +147,13 @@ class SessionStore:
         except OSError:
             return False
 
-    def record_chunk(self, upload_id, index, sha256):
-        """Mark chunk `index` received; returns -1 if the session stopped taking chunks, else the old bit."""
+    def record_chunk(self, session, index, sha256):
+        """Mark chunk `index` received: (old bit, or -1 if the session takes no chunks; count; last in)."""
+        upload_id = session["upload_id"]
         key, bitmap, shas = keys(upload_id)
-        return int(
-            self._record(keys=[key, bitmap, shas, ACTIVE], args=[index, sha256, time.time(), upload_id])
-        )
+        args = [index, sha256, time.time(), upload_id, session["total_chunks"] - 1]
+        old, count, last = self._record(keys=[key, bitmap, shas, ACTIVE], args=args)
+        return int(old), int(count), bool(last)
 
     def chunk_sha(self, upload_id, index):
         """The recorded SHA-256 of a chunk, or None."""
