@@ -91,7 +91,8 @@ def needed_tier(asset):
 
 def visibility(user, asset):
     """The policy for one caller and one video: playable, locked (and why) or invisible."""
-    if asset is None or asset.deletion_requested_at is not None:  # being deleted: gone for everyone
+    # Being deleted: gone for everyone (card rows lack the column; their query already excludes them).
+    if asset is None or getattr(asset, "deletion_requested_at", None) is not None:
         return INVISIBLE
     if is_staff(user):
         return PLAYABLE
