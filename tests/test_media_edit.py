@@ -185,3 +185,19 @@ def test_delete_during_an_outage_hides_the_asset_and_the_job_finishes(
     db.session.expire_all()
     assert db.session.get(MediaAsset, asset_id) is None
     assert bare_iframe_status(stream_app, uid) == 404
+
+
+def test_the_periodic_requeue_enqueues_unfinished_stream_changes_and_deletions(stream_app, make_video):
+    from datetime import UTC, datetime
+
+    from portal.jobs import media as media_jobs
+
+    pending, deleting, settled = make_video(), make_video(title="Gone"), make_video(title="Fine")
+    pending.stream_sync_pending = True
+    deleting.deletion_requested_at = datetime.now(UTC)
+    db.session.commit()
+    assert media_jobs.requeue_unfinished() == {"access": 1, "deletions": 1}
+    queue = stream_app.extensions["redis"].queue("default")
+    assert sorted(queue.job_ids) == sorted([f"media-access-sync-{pending.id}", f"media-delete-{deleting.id}"])
+    media_jobs.requeue_unfinished()  # deterministic ids: nothing is queued twice
+    assert queue.count == 2 and settled.id not in " ".join(queue.job_ids)
