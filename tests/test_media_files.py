@@ -205,3 +205,43 @@ def test_s3_backend_uploads_presigns_and_checks_access(files_app, client, tokens
     deleted = client.delete(f"/api/media/{asset.id}", headers={"Authorization": f"Bearer {admin_token}"})
     assert deleted.status_code == 200
     assert s3.list_objects_v2(Bucket="portal-media").get("KeyCount") == 0
+
+
+def test_event_page_lists_files_with_download_links_by_policy(files_app, client, tokens, login_as):
+    from portal.models import Event
+
+    event = Event(title="Spring grading")
+    db.session.add(event)
+    db.session.commit()
+    for title, fields in (
+        ("Syllabus", {}),
+        ("Judges' notes", {"access_level": "tier_specific", "required_tier": "premium"}),
+    ):
+        response = upload(
+            client,
+            PDF,
+            "notes.pdf",
+            tokens["instructor"],
+            title=title,
+            entity_type="event",
+            entity_id=event.id,
+            **fields,
+        )
+        assert response.status_code == 201, response.get_json()
+    member = login_as(Role.MEMBER, Tier.BASIC)
+    html = member.get(f"/events/{event.id}").get_data(as_text=True)
+    assert (
+        "Download Syllabus" in html and "Download Judges" not in html and "Premium: upgrade to watch" in html
+    )
+    syllabus = db.session.query(MediaAsset).filter_by(title="Syllabus").one()
+    redirect = member.get(f"/download/{syllabus.id}")
+    assert redirect.status_code == 302 and "/files/" in redirect.headers["Location"]
+    got = member.get(redirect.headers["Location"], buffered=True)
+    assert (
+        got.status_code == 200
+        and got.data == PDF
+        and got.headers["Content-Disposition"].startswith("attachment")
+    )
+    notes = db.session.query(MediaAsset).filter_by(title="Judges' notes").one()
+    assert member.get(f"/download/{notes.id}").status_code == 403
+    assert client.get(f"/download/{syllabus.id}").status_code == 401

@@ -5,16 +5,22 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.library import bp
-from portal.models import EntityType, Event, Role, TrainingSession, User
+from portal.library.views import card_links
+from portal.models import EntityType, Event, MediaType, Role, TrainingSession, User
 from portal.services import activities
+from portal.services.media import playback
 from portal.services.media.presenting import asset_summary
 
 
 def _cards(entries, tags):
-    return [
-        asset_summary(current_user, asset, decision, tags.get(asset.id, []), current_app.config)
+    """(video cards, [(file asset, decision)]): videos as the library shows them, files as download rows."""
+    thumbnails = playback.Thumbnails(current_app.config)
+    videos = [
+        asset_summary(current_user, asset, decision, tags.get(asset.id, []), thumbnails)
         for asset, decision in entries
+        if asset.media_type == MediaType.VIDEO
     ]
+    return videos, [(asset, decision) for asset, decision in entries if asset.media_type != MediaType.VIDEO]
 
 
 def _get(model, entity_id):
@@ -29,9 +35,15 @@ def training_session(entity_id):
     """A training session: when, who teaches it, its recording status, and its videos and files."""
     session_row = _get(TrainingSession, entity_id)
     instructor = db.session.get(User, session_row.instructor_id) if session_row.instructor_id else None
-    cards = _cards(*activities.linked_media(current_user, EntityType.TRAINING_SESSION, session_row.id))
+    cards, files = _cards(*activities.linked_media(current_user, EntityType.TRAINING_SESSION, session_row.id))
     return render_template(
-        "library/activity.html", kind="session", item=session_row, instructor=instructor, cards=cards
+        "library/activity.html",
+        kind="session",
+        item=session_row,
+        instructor=instructor,
+        cards=cards,
+        files=files,
+        links=card_links(),
     )
 
 
@@ -39,9 +51,15 @@ def training_session(entity_id):
 def event(entity_id):
     """An event: when and where, and its videos and files."""
     event_row = _get(Event, entity_id)
-    cards = _cards(*activities.linked_media(current_user, EntityType.EVENT, event_row.id))
+    cards, files = _cards(*activities.linked_media(current_user, EntityType.EVENT, event_row.id))
     return render_template(
-        "library/activity.html", kind="event", item=event_row, instructor=None, cards=cards
+        "library/activity.html",
+        kind="event",
+        item=event_row,
+        instructor=None,
+        cards=cards,
+        files=files,
+        links=card_links(),
     )
 
 
@@ -51,5 +69,7 @@ def instructor(user_id):
     user = db.session.get(User, user_id) if user_id < 2**31 else None
     if user is None or user.role not in (Role.INSTRUCTOR, Role.ADMIN) or not user.active:
         abort(404)
-    cards = _cards(*activities.instructor_media(current_user, user))
-    return render_template("library/instructor.html", instructor=user, cards=cards)
+    cards, files = _cards(*activities.instructor_media(current_user, user))
+    return render_template(
+        "library/instructor.html", instructor=user, cards=cards, files=files, links=card_links()
+    )
