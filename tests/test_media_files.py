@@ -245,3 +245,26 @@ def test_event_page_lists_files_with_download_links_by_policy(files_app, client,
     notes = db.session.query(MediaAsset).filter_by(title="Judges' notes").one()
     assert member.get(f"/download/{notes.id}").status_code == 403
     assert client.get(f"/download/{syllabus.id}").status_code == 401
+
+
+def test_staff_add_a_document_on_the_studio_page_and_bad_files_are_refused(files_app, login_as):
+    from tests.conftest import csrf_token_from
+
+    instructor = login_as(Role.INSTRUCTOR, Tier.LIFETIME)
+    token = csrf_token_from(instructor.get("/studio/files/new").get_data(as_text=True))
+    form = {
+        "csrf_token": token,
+        "title": "Handout",
+        "access_level": "members_only",
+        "required_tier": "",
+        "link": "",
+    }
+    bad = instructor.post(
+        "/studio/files/new", data={**form, "file": (io.BytesIO(b"MZ\x90\x00"), "handout.pdf")}
+    )
+    assert bad.status_code == 415 and "Windows executable" in bad.get_data(as_text=True)
+    good = instructor.post("/studio/files/new", data={**form, "file": (io.BytesIO(PDF), "handout.pdf")})
+    assert good.status_code == 302
+    page = instructor.get(good.headers["Location"]).get_data(as_text=True)
+    assert "Download handout.pdf" in page and "Add captions" not in page
+    assert db.session.query(MediaAsset).one().title == "Handout"

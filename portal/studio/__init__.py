@@ -12,4 +12,4 @@ from portal.studio import media  # noqa: E402,F401
 
 # isort: split
 # Training sessions and events
-from portal.studio import activities  # noqa: E402,F401
+from portal.studio import activities, files  # noqa: E402,F401
