@@ -71,3 +71,47 @@ def test_a_video_moved_to_premium_is_locked_on_a_basic_members_next_visit(
     member_page.get_by_text("Premium: upgrade to watch").wait_for()
     assert member_page.locator("#stream-player").count() == 0
     member.close()
+
+
+def test_media_management_pages_have_no_accessibility_violations(
+    stream_app, people, make_video, live_server, browser
+):
+    from portal.extensions import db
+    from portal.models import EntityType, Event, TrainingSession
+    from tests.browser.test_accessibility_browser import violations
+
+    training_session, event = (
+        TrainingSession(title="Monday kata"),
+        Event(title="Spring grading", location="Dojo"),
+    )
+    db.session.add_all([training_session, event])
+    db.session.commit()
+    asset = make_video(access=MediaAccessLevel.MEMBERS_ONLY, ready=True)
+    asset.entity_type, asset.entity_id, asset.duration_seconds = (
+        EntityType.TRAINING_SESSION,
+        training_session.id,
+        2,
+    )
+    db.session.commit()
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, live_server.url, people["owner"].user.email)
+    found = {}
+    for name, path in [
+        ("manage video", f"/studio/media/{asset.id}"),
+        ("delete confirmation", f"/studio/media/{asset.id}/delete"),
+        ("sessions and events", "/studio/activities"),
+        ("new session", "/studio/session/new"),
+        ("new event", "/studio/event/new"),
+        ("add a file", "/studio/files/new"),
+        ("session page", f"/sessions/{training_session.id}"),
+        ("event page", f"/events/{event.id}"),
+        ("instructor page", f"/instructors/{people['owner'].user.id}"),
+    ]:
+        page.goto(live_server.url + path)
+        found[name] = violations(page)
+    page.goto(f"{live_server.url}/studio/media/{asset.id}")
+    page.get_by_role("button", name="Save changes").click()  # saved unchanged: the page with its flash
+    found["manage video, saved"] = violations(page)
+    context.close()
+    assert {name: problems for name, problems in found.items() if problems} == {}
