@@ -64,11 +64,11 @@ def protect_from_csrf():
     Exempt: the webhooks blueprint (signed, see portal/webhooks/__init__.py) and POST /api/auth/login
     (JSON only, which a cross-site form cannot send without a CORS preflight; it uses no session).
     """
+    apply_view_body_limit()  # before anything reads the body: a view may allow more than the app-wide cap
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
     if is_api_request() and bearer_token() is not None:
         return
-    apply_view_body_limit()  # the token may sit in a large multipart form a view allows
     # A path with no route is checked too (so a stray POST with a cookie is refused before its 404).
     csrf.protect(apply_exemptions=request.endpoint is not None)
 

@@ -268,3 +268,27 @@ def test_staff_add_a_document_on_the_studio_page_and_bad_files_are_refused(files
     page = instructor.get(good.headers["Location"]).get_data(as_text=True)
     assert "Download handout.pdf" in page and "Add captions" not in page
     assert db.session.query(MediaAsset).one().title == "Handout"
+
+
+def test_views_that_take_files_raise_their_own_cap_above_a_small_app_wide_one(
+    files_app, client, tokens, login_as
+):
+    files_app.config["MAX_CONTENT_LENGTH"] = 4096  # the app-wide cap, lowered to a few KB
+    big_pdf = PDF + b"%" + b"x" * 100_000 + b"\n"
+    assert upload(client, big_pdf, "big.pdf", tokens["instructor"]).status_code == 201
+    from tests.conftest import csrf_token_from
+
+    instructor = login_as(Role.INSTRUCTOR, Tier.LIFETIME)
+    token = csrf_token_from(instructor.get("/studio/files/new").get_data(as_text=True))
+    form = {
+        "csrf_token": token,
+        "title": "Big",
+        "access_level": "members_only",
+        "required_tier": "",
+        "link": "",
+        "file": (io.BytesIO(big_pdf), "big.pdf"),
+    }
+    assert instructor.post("/studio/files/new", data=form).status_code == 302
+    assert (
+        client.post("/api/auth/login", data=b"x" * 10_000, content_type="application/json").status_code == 413
+    )
