@@ -59,7 +59,16 @@ class Config:
     # CSRF is checked by portal.security.protect_from_csrf, which exempts the signed webhook and
     # bearer-token API calls.
     WTF_CSRF_CHECK_DEFAULT = False
-    MAX_CONTENT_LENGTH = 210 * MIB
+
+    # Request body caps. Every body is refused with 413 above MAX_CONTENT_LENGTH, checked from
+    # Content-Length before anything is read (a chunked body without a length is cut off one byte past
+    # the cap and refused too: see portal/request_limits.py). Sign-in, forms and JSON calls need a few
+    # KB. A view that legitimately receives a large body (uploads, the webhook, captions) raises its
+    # own limit with `request.max_content_length = <bytes>` before it reads, and reads the stream
+    # without buffering it whole.
+    MAX_CONTENT_LENGTH = 16 * 1024
+    MAX_FORM_MEMORY_SIZE = 16 * 1024
+    MAX_FORM_PARTS = 50
 
     # API bearer tokens
     API_TOKEN_TTL_SECONDS = _env_int("API_TOKEN_TTL_SECONDS", 3600)

@@ -4,8 +4,11 @@ import time
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
+from portal import request_limits
 from portal.auth.access import bearer_token
 from portal.errors import is_api_request
 from portal.extensions import csrf
@@ -52,18 +55,34 @@ def add_security_headers(response):
     response.headers["X-Frame-Options"] = "DENY" if is_api else "SAMEORIGIN"
     if config.get("HSTS_ENABLED"):
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if is_api or response.headers.get("Cache-Control") is None and current_user.is_authenticated:
+    if is_api or response.headers.get("Cache-Control") is None and depends_on_session():
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def depends_on_session():
+    """True when a response must not be cached: it is for a signed-in person, it sets the session
+    cookie, or it carries the session's CSRF token (every page form does)."""
+    if request.endpoint == "static":
+        return False
+    return current_user.is_authenticated or session.modified or "csrf_token" in g
 
 
 def protect_from_csrf():
     """CSRF on every unsafe request, except the signed webhook and bearer-token API calls."""
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
-    if request.path in CSRF_EXEMPT_PATHS:
-        return
+    if request.path in CSRF_EXEMPT_PATHS or request.routing_exception is not None:
+        return  # no view will run: routing answers 404/405
     if is_api_request() and bearer_token() is not None:
+        return
+    header_token = request.headers.get("X-CSRFToken")
+    if header_token:
+        # Checked without touching the body, which a view (an upload) may first allow to be large.
+        try:
+            validate_csrf(header_token)
+        except ValidationError as error:
+            raise CSRFError(error.args[0]) from None
         return
     csrf.protect()
 
@@ -86,6 +105,7 @@ def init_app(app):
     if hops:
         # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    request_limits.init_app(app)
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)
     app.after_request(add_security_headers)
