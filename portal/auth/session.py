@@ -7,16 +7,14 @@ from flask_login import user_loaded_from_cookie
 
 from portal.errors import APIError, is_api_request
 from portal.extensions import db
-from portal.models import User
+from portal.models import User, parse_user_id
 
 
 def load_user(identity):
     """The user behind a session identity `<id>:<version>`, if still active and current."""
     user_id, _, version = str(identity).partition(":")
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
+    user_id = parse_user_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active or str(user.session_version) != version:
         return None
     return user

@@ -12,7 +12,7 @@ from portal.models.enums import (
     Tier,
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
-from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
+from portal.models.user import User, normalize_email, parse_user_id  # noqa: F401  (re-exported)
 
 __all__ = [
     "Caption",
