@@ -73,14 +73,24 @@ class Config:
     # API bearer tokens
     API_TOKEN_TTL_SECONDS = _env_int("API_TOKEN_TTL_SECONDS", 3600)
 
-    # Login throttling (Flask-Limiter on the portal's Redis)
+    # Sign-in throttling (Flask-Limiter on the portal's Redis; see portal/auth/throttle.py). One budget
+    # for /login and /api/auth/login. Moving windows: guessing slows to a trickle, never a lockout.
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    # If Redis is unreachable, keep limiting sign-ins with per-process memory rather than fail.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STRATEGY = "moving-window"
+    # Fail closed: when Redis cannot be reached the limiter raises and sign-in answers 503 (see
+    # portal/errors.py). Per-process memory would restart every count from zero in each process (and
+    # on every restart), which is the unthrottled guessing the limits exist to stop; members already
+    # signed in are not affected, and `make run` restarts its Redis.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+    RATELIMIT_SWALLOW_ERRORS = False
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
+    # Failed sign-ins at one account from one address (or one known device).
+    LOGIN_LIMIT_PER_ACCOUNT_SOURCE = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_SOURCE", "5 per 15 minutes;20 per day")
+    # Failed sign-ins at one account from browsers that never signed in to it (known devices are exempt).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
+    # How long a browser that signed in stays known to the account (the signed device cookie).
+    SIGN_IN_DEVICE_COOKIE_DAYS = _env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180)
 
     # Cloudflare Stream
     STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "emulator")

@@ -7,6 +7,7 @@ from portal.account import bp
 from portal.account.forms import ChangePasswordForm
 from portal.auth.signin import start_session
 from portal.extensions import db, limiter
+from portal.services.sign_in_attempts import recent_failed_sign_ins
 
 
 def _password_change_key():
@@ -17,7 +18,9 @@ def _password_change_key():
 @login_required
 def index():
     """Your details and the password form."""
-    return render_template("account/index.html", form=ChangePasswordForm())
+    return render_template(
+        "account/index.html", form=ChangePasswordForm(), failed_sign_ins=recent_failed_sign_ins(current_user)
+    )
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -36,4 +39,5 @@ def change_password():
             db.session.commit()
             flash("Your password is changed. Other devices have been signed out.", "success")
             return redirect(url_for("account.index"))
-    return render_template("account/index.html", form=form), 400
+    failed = recent_failed_sign_ins(current_user)
+    return render_template("account/index.html", form=form, failed_sign_ins=failed), 400

@@ -1,14 +1,15 @@
-"""Signing in, request side: credentials checked alike for every wrong answer, the session, throttling."""
+"""Signing in, request side: credentials checked alike for every wrong answer, and the session."""
 
 import logging
 import time
 from datetime import UTC, datetime
 
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.models import User, normalize_email
+from portal.models import User
+from portal.services.sign_in_attempts import record_failed_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def authenticate(email, password):
         return None
     if not user.check_password(password or ""):
         log.info("Failed sign-in for user %s from %s", user.id, request.remote_addr)
+        record_failed_sign_in(user, request.remote_addr, request.headers.get("User-Agent"))
         return None
     if not user.active:
         log.info("Sign-in refused for deactivated user %s", user.id)
@@ -56,28 +58,3 @@ def end_session(user):
     # ends the user's other sessions and bearer tokens.
     user.session_version += 1
     logout_user()
-
-
-def login_account_key():
-    """Flask-Limiter key for per-account throttling: the email being tried."""
-    if request.is_json:
-        from portal.api.parsing import json_body
-
-        data = json_body()
-        email = data.get("email") if isinstance(data, dict) else None
-    else:
-        email = request.form.get("email")
-    return "login-account:" + normalize_email(email if isinstance(email, str) else "")
-
-
-def failed_login(response):
-    """Only failed attempts count against the per-account limit (the view sets g.login_failed)."""
-    return bool(g.get("login_failed"))
-
-
-def per_ip_limit():
-    return current_app.config["LOGIN_LIMIT_PER_IP"]
-
-
-def per_account_limit():
-    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
