@@ -1,10 +1,10 @@
 """Operations on accounts: search, create, change, deactivate (flush, never commit)."""
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
-from portal.models import Role, Tier, User, normalize_email
+from portal.models import Role, Tier, User
+from portal.services.identity import InvalidIdentity, canonical_email, check_display_name
 
 
 class AccountError(ValueError):
@@ -31,14 +31,13 @@ def search_users(query="", page=1, per_page=25):
 
 def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name=""):
     """A new active account; AccountError when the email is taken."""
-    email = normalize_email(email)
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        raise AccountError(f"{email!r} is not a valid email address.") from None
+        email, name = canonical_email(email), check_display_name(name)
+    except InvalidIdentity as error:
+        raise AccountError(str(error)) from None
     if User.by_email(email) is not None:
         raise AccountError(f"An account with {email} already exists.")
-    user = User(email=email, name=name or "", role=Role(role), tier=Tier(tier), active=True)
+    user = User(email=email, name=name, role=Role(role), tier=Tier(tier), active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -58,9 +57,13 @@ def update_user(user, name, role, tier, new_password=None):
     """Change name, role, tier and optionally the password (which ends the person's sessions and
     tokens); the last active admin keeps the admin role."""
     role, tier = Role(role), Tier(tier)
+    try:
+        name = check_display_name(name)
+    except InvalidIdentity as error:
+        raise AccountError(str(error)) from None
     if user.role == Role.ADMIN and role != Role.ADMIN and user.active and active_admin_count() <= 1:
         raise AccountError("The last active admin cannot lose the admin role.")
-    user.name, user.role, user.tier = name or "", role, tier
+    user.name, user.role, user.tier = name, role, tier
     if new_password:
         user.replace_password(new_password)
     db.session.flush()

@@ -1,5 +1,6 @@
 """Accounts: people who sign in, with a role and a membership tier."""
 
+import unicodedata
 from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
@@ -32,8 +33,9 @@ def parse_user_id(value):
 
 
 def normalize_email(email):
-    """Emails compare case-insensitively: store them trimmed and lower-cased."""
-    return (email or "").strip().lower()
+    """Emails compare case-insensitively and by their NFC form (a composed and a decomposed "é" are
+    one address): trimmed, NFC, lower-cased. New accounts store portal.services.identity's form."""
+    return unicodedata.normalize("NFC", (email or "").strip()).lower()
 
 
 class User(UserMixin, db.Model):
