@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.account import bp
 from portal.account.forms import ChangePasswordForm
+from portal.auth.passwords import WeakPassword, check_new_password
 from portal.auth.signin import start_session
 from portal.extensions import db, limiter
 from portal.services.sign_in_attempts import recent_failed_sign_ins
@@ -12,6 +13,15 @@ from portal.services.sign_in_attempts import recent_failed_sign_ins
 
 def _password_change_key():
     return f"password-change:{current_user.get_id()}"
+
+
+def _policy_problem(password, user):
+    """Why the password policy refuses `password` for `user`, or None."""
+    try:
+        check_new_password(password, email=user.email, name=user.name, current=user)
+    except WeakPassword as error:
+        return str(error)
+    return None
 
 
 @bp.route("/account", methods=["GET"])
@@ -30,10 +40,12 @@ def change_password():
     """Change your password; every other session and API token of yours stops working."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data):
             form.current_password.errors.append("That is not your current password.")
+        elif weak := _policy_problem(form.new_password.data, user):
+            form.new_password.errors.append(weak)
         else:
-            user = current_user._get_current_object()
             user.replace_password(form.new_password.data)
             start_session(user)
             db.session.commit()

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, or_, select
 
+from portal.auth.passwords import WeakPassword, check_new_password
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.services.identity import InvalidIdentity, canonical_email, check_display_name
@@ -29,11 +30,16 @@ def search_users(query="", page=1, per_page=25):
     return users, total
 
 
-def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name=""):
-    """A new active account; AccountError when the email is taken."""
+def create_user(email, password, role=Role.MEMBER, tier=Tier.FREE, name="", password_policy=True):
+    """A new active account; AccountError when the email is taken or the password too weak.
+
+    Only `flask seed-demo` passes password_policy=False, for its demo accounts in development.
+    """
     try:
         email, name = canonical_email(email), check_display_name(name)
-    except InvalidIdentity as error:
+        if password_policy:
+            check_new_password(password, email=email, name=name)
+    except (InvalidIdentity, WeakPassword) as error:
         raise AccountError(str(error)) from None
     if User.by_email(email) is not None:
         raise AccountError(f"An account with {email} already exists.")
@@ -63,6 +69,11 @@ def update_user(user, name, role, tier, new_password=None):
         raise AccountError(str(error)) from None
     if user.role == Role.ADMIN and role != Role.ADMIN and user.active and active_admin_count() <= 1:
         raise AccountError("The last active admin cannot lose the admin role.")
+    if new_password:
+        try:
+            check_new_password(new_password, email=user.email, name=name, current=user)
+        except WeakPassword as error:
+            raise AccountError(str(error)) from None
     user.name, user.role, user.tier = name, role, tier
     if new_password:
         user.replace_password(new_password)
