@@ -166,8 +166,12 @@ class ProductionConfig(Config):
         secret = settings.get("SECRET_KEY")
         if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
             missing.append("SECRET_KEY (a random value of at least 32 characters)")
-        if not settings.get("DATABASE_URL"):
+        database = settings.get("DATABASE_URL") or ""
+        if not database:
             missing.append("DATABASE_URL")
+        elif database.lower().startswith("sqlite"):
+            # SQLite serializes writers but cannot lock rows, and web and worker machines cannot share it.
+            missing.append("DATABASE_URL (PostgreSQL: production refuses SQLite)")
         if not settings.get("REDIS_URL"):
             missing.append("REDIS_URL")
         base_url = settings.get("PORTAL_BASE_URL") or ""
