@@ -91,13 +91,20 @@ def seed_demo_videos_command(timeout):
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues, burst):
-    """Run an RQ worker (with its scheduler) for this app, which it has preloaded."""
+    """Run an RQ worker (with its scheduler) for this app, which it has preloaded, and the cron
+    scheduler of the periodic jobs (portal/jobs/schedule.py) beside it; both stop together."""
     from rq import Worker
+
+    from portal.jobs.schedule import start_scheduler
 
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = Worker([services.queue(name) for name in names], connection=services.connection)
-    worker.work(with_scheduler=True, burst=burst)
+    stop_cron = start_scheduler(services.connection)
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        stop_cron()
 
 
 @click.command("stream-emulator")
