@@ -86,7 +86,9 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = False
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
     # Failed sign-ins at one account from one address (or one known device).
-    LOGIN_LIMIT_PER_ACCOUNT_SOURCE = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_SOURCE", "5 per 15 minutes;20 per day")
+    LOGIN_LIMIT_PER_ACCOUNT_SOURCE = os.environ.get(
+        "LOGIN_LIMIT_PER_ACCOUNT_SOURCE", "5 per 15 minutes;20 per day"
+    )
     # Failed sign-ins at one account from browsers that never signed in to it (known devices are exempt).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
     # How long a browser that signed in stays known to the account (the signed device cookie).

@@ -50,7 +50,12 @@ def test_lookalike_addresses_are_refused(app, email):
 
 
 @pytest.mark.parametrize(
-    "email", ["\u0430\u0434\u043c\u0438\u043d@example.org", "jos\u00e9@example.org", "\u5c71\u7530\u305f\u308d\u3046@example.jp"]
+    "email",
+    [
+        "\u0430\u0434\u043c\u0438\u043d@example.org",
+        "jos\u00e9@example.org",
+        "\u5c71\u7530\u305f\u308d\u3046@example.jp",
+    ],
 )
 def test_addresses_in_one_script_are_accepted(app, email):
     assert create_user(email, PASSWORD).email == email
@@ -95,6 +100,8 @@ def test_names_with_invisible_or_bidi_characters_are_refused(app, admin_client, 
     assert db.session.get(User, user.id).name == "Plain"
 
 
-@pytest.mark.parametrize("name", ["Zo\u00eb", "\u0645\u062d\u0645\u062f", "\U0001f469\u200d\U0001f4bb Dev", "Ren\u00e9e O'Neil"])
+@pytest.mark.parametrize(
+    "name", ["Zo\u00eb", "\u0645\u062d\u0645\u062f", "\U0001f469\u200d\U0001f4bb Dev", "Ren\u00e9e O'Neil"]
+)
 def test_ordinary_names_are_accepted(app, name):
     assert create_user("named@example.org", PASSWORD, name=name).name == name

@@ -38,7 +38,12 @@ def test_common_guessable_or_personal_passwords_are_refused(password):
 
 @pytest.mark.parametrize(
     "password",
-    [STRONG, "correct horse battery staple", "Zx9!kq#2Lm", "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(4))],
+    [
+        STRONG,
+        "correct horse battery staple",
+        "Zx9!kq#2Lm",
+        "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(4)),
+    ],
 )
 def test_long_and_unusual_passwords_pass_without_composition_rules(password):
     check_new_password(password, email=EMAIL, name="Maria Lopez")
@@ -70,7 +75,12 @@ def test_the_account_page_refuses_a_weak_or_unchanged_password(app, client, make
         token = csrf_token_from(client.get("/account").get_data(as_text=True))
         response = client.post(
             "/account/password",
-            data={"csrf_token": token, "current_password": PASSWORD, "new_password": new, "confirm_password": new},
+            data={
+                "csrf_token": token,
+                "current_password": PASSWORD,
+                "new_password": new,
+                "confirm_password": new,
+            },
         )
         assert response.status_code == 400
         assert message in response.get_data(as_text=True)
@@ -83,7 +93,13 @@ def test_an_admin_cannot_set_a_weak_password(admin_client, make_user):
     token = csrf_token_from(admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True))
     response = admin_client.post(
         f"/admin/users/{user.id}",
-        data={"csrf_token": token, "name": "Maria Lopez", "role": "member", "tier": "free", "new_password": "maria.lopez"},
+        data={
+            "csrf_token": token,
+            "name": "Maria Lopez",
+            "role": "member",
+            "tier": "free",
+            "new_password": "maria.lopez",
+        },
     )
     assert response.status_code == 200
     assert "email" in response.get_data(as_text=True)

@@ -93,9 +93,7 @@ def test_a_view_may_raise_its_own_limit(app, client):
         return jsonify(size=len(request.get_data()))
 
     app.add_url_rule("/api/test/large", "test_large", large, methods=["POST"])
-    response = client.post(
-        "/api/test/large", data=b"x" * 200_000, headers={"Authorization": "Bearer x"}
-    )
+    response = client.post("/api/test/large", data=b"x" * 200_000, headers={"Authorization": "Bearer x"})
     assert response.get_json() == {"size": 200_000}
 
 

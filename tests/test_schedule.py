@@ -15,14 +15,19 @@ from portal.models import MediaAsset, MediaAssetStatus, WebhookDelivery
 from portal.services.stream_events import record_delivery
 
 UID = "0123456789abcdef0123456789abcdef"
-BODY = b'{"uid":"%s","modified":"2024-05-01T10:00:00Z","status":{"state":"ready"},"duration":3}' % UID.encode()
+BODY = (
+    b'{"uid":"%s","modified":"2024-05-01T10:00:00Z","status":{"state":"ready"},"duration":3}' % UID.encode()
+)
 
 
 def test_reconciliation_is_on_the_schedule():
     entries = {(job.func, job.queue) for job in SCHEDULE}
     assert (reconcile_stream, "webhooks") in entries
     assert all(job.interval > 0 for job in SCHEDULE)
-    assert f"{reconcile_stream.__module__}.{reconcile_stream.__qualname__}" == "portal.jobs.webhooks.reconcile_stream"
+    assert (
+        f"{reconcile_stream.__module__}.{reconcile_stream.__qualname__}"
+        == "portal.jobs.webhooks.reconcile_stream"
+    )
 
 
 def test_a_scheduler_round_enqueues_the_periodic_jobs(app):

@@ -87,7 +87,9 @@ def test_unreachable_limit_storage_fails_closed_with_503(throttled, tmp_path):
     assert "access_token" not in response.get_data(as_text=True)
     page = page_login(client, OWNER, PASSWORD)
     assert page.status_code == 503
-    assert "session" not in page.headers.get("Set-Cookie", "") or "_user_id" not in page.get_data(as_text=True)
+    assert "session" not in page.headers.get("Set-Cookie", "") or "_user_id" not in page.get_data(
+        as_text=True
+    )
 
 
 def test_the_per_source_budget_is_shared_by_both_endpoints(throttled):

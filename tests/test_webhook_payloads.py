@@ -63,9 +63,9 @@ def run_worker(app):
     "raw",
     [
         '{"uid": "\\ud800", "status": {"state": "ready"}}',
-        '{"uid": "%s", "status": {"state": "\\ud800"}}' % UID,
-        '{"uid": "%s", "status": {"state": "ready"}, "meta": {"name": "x\\udfff"}}' % UID,
-        '{"uid": "%s", "status": {"state": "ready"}, "\\ud800": 1}' % UID,
+        '{"uid": "UID", "status": {"state": "\\ud800"}}'.replace("UID", UID),
+        '{"uid": "UID", "status": {"state": "ready"}, "meta": {"name": "x\\udfff"}}'.replace("UID", UID),
+        '{"uid": "UID", "status": {"state": "ready"}, "\\ud800": 1}'.replace("UID", UID),
         '{"uid": "a b/../c", "status": {"state": "ready"}}',
     ],
 )
@@ -142,4 +142,9 @@ def test_cloudflares_unknown_values_are_accepted(app, client, asset):
     db.session.expire_all()
     stored = db.session.get(MediaAsset, asset.id)
     assert stored.status == MediaAssetStatus.READY
-    assert (stored.duration_seconds, stored.width, stored.height, stored.thumbnail_url) == (None, None, None, None)
+    assert (stored.duration_seconds, stored.width, stored.height, stored.thumbnail_url) == (
+        None,
+        None,
+        None,
+        None,
+    )

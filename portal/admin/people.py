@@ -57,7 +57,9 @@ def _lock_active_admins():
     Under PostgreSQL's READ COMMITTED, two admins demoting each other would each still see the other
     as an admin; with the rows locked, the second waits for the first and then sees its change.
     """
-    db.session.execute(select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update())
+    db.session.execute(
+        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
+    )
 
 
 def _change_admin_if_another_remains(user, **values):

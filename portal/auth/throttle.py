@@ -56,7 +56,11 @@ def read_device_cookie():
         data = _serializer().loads(raw, max_age=current_app.config["SIGN_IN_DEVICE_COOKIE_DAYS"] * 86400)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("d"), str) or not isinstance(data.get("a"), list):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("d"), str)
+        or not isinstance(data.get("a"), list)
+    ):
         return None
     return data
 

@@ -97,7 +97,11 @@ def _number(video, name, low, high, container=None):
 def _url(value, name):
     if value is None or value == "":
         return
-    if not isinstance(value, str) or len(value) > MAX_URL_LENGTH or not value.startswith(("https://", "http://")):
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_URL_LENGTH
+        or not value.startswith(("https://", "http://"))
+    ):
         raise InvalidPayload(f"{name} is not an http(s) URL")
 
 
