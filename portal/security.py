@@ -4,7 +4,7 @@ import time
 
 from flask import current_app, g, request, session
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
@@ -78,13 +78,24 @@ def protect_from_csrf():
         return
     header_token = request.headers.get("X-CSRFToken")
     if header_token:
-        # Checked without touching the body, which a view (an upload) may first allow to be large.
-        try:
-            validate_csrf(header_token)
-        except ValidationError as error:
-            raise CSRFError(error.args[0]) from None
-        return
-    csrf.protect()
+        protect_with_header(header_token)
+    else:
+        csrf.protect()
+
+
+def protect_with_header(token):
+    """CSRFProtect.protect for a token sent in X-CSRFToken, without touching the body (which it would
+    parse first, looking for a form field): a view may first allow the body to be large (uploads)."""
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+    if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+        if not request.referrer:
+            raise CSRFError("The referrer header is missing.")
+        if not same_origin(request.referrer, f"https://{request.host}/"):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True
 
 
 def enforce_absolute_session_lifetime():

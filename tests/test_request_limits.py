@@ -120,3 +120,21 @@ def test_static_files_may_still_be_cached(client):
     response = client.get("/static/css/portal.css")
     response.close()
     assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_an_upload_sized_body_with_a_csrf_header_reaches_the_view_that_allows_it(
+    app, client, auth, make_user
+):
+    from flask import jsonify, request
+
+    def upload():
+        request.max_content_length = 1024 * 1024
+        return jsonify(size=len(request.get_data()))
+
+    app.add_url_rule("/api/test/upload", "test_upload", upload, methods=["POST"])
+    auth.login(make_user().email)
+    token = auth.csrf("/")
+    response = client.post("/api/test/upload", data=b"x" * 300_000, headers={"X-CSRFToken": token})
+    assert response.get_json() == {"size": 300_000}
+    refused = client.post("/api/test/upload", data=b"x" * 10, headers={"X-CSRFToken": token + "x"})
+    assert refused.status_code == 400
