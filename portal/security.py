@@ -5,6 +5,7 @@ import time
 from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
@@ -12,10 +13,6 @@ from portal import request_limits
 from portal.auth.access import bearer_token
 from portal.errors import is_api_request
 from portal.extensions import csrf
-
-# The webhook is authenticated by its signature; the API login takes only JSON, which a
-# cross-site form cannot send without a CORS preflight, and it uses no existing session.
-CSRF_EXEMPT_PATHS = {"/api/webhooks/cloudflare/stream", "/api/auth/login"}
 
 
 def stream_frame_sources(config):
@@ -69,12 +66,19 @@ def depends_on_session():
 
 
 def protect_from_csrf():
-    """CSRF on every unsafe request, except the signed webhook and bearer-token API calls."""
+    """CSRF on every unsafe request, except bearer-token API calls and what is marked `csrf.exempt`.
+
+    Exempt: the webhooks blueprint (signed, see portal/webhooks/__init__.py) and POST /api/auth/login
+    (JSON only, which a cross-site form cannot send without a CORS preflight; it uses no session).
+    """
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
-    if request.path in CSRF_EXEMPT_PATHS or request.routing_exception is not None:
-        return  # no view will run: routing answers 404/405
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return  # the path exists, not for this method: routing answers 405 and no view runs
     if is_api_request() and bearer_token() is not None:
+        return
+    # A path with no route is checked too (so a stray POST with a cookie is refused before its 404).
+    if request.endpoint is not None and csrf._is_exempt():
         return
     header_token = request.headers.get("X-CSRFToken")
     if header_token:

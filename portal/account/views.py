@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from portal.account import bp
 from portal.account.forms import ChangePasswordForm
 from portal.auth.passwords import WeakPassword, check_new_password
-from portal.auth.signin import start_session
+from portal.auth.session import start_session
 from portal.extensions import db, limiter
 from portal.services.sign_in_attempts import recent_failed_sign_ins
 

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from portal.extensions import limiter
 from portal.models import normalize_email
+from portal.parsing import json_body
 
 DEVICE_COOKIE = "portal_device"
 DEVICE_SALT = "portal-sign-in-device"
@@ -28,8 +29,6 @@ MAX_ACCOUNTS_PER_DEVICE = 5
 def attempted_email():
     """The email a sign-in request tries (form or JSON), or "" when it has none; never raises."""
     if request.is_json:
-        from portal.api.parsing import json_body
-
         data = json_body()
         email = data.get("email") if isinstance(data, dict) else None
     else:

@@ -6,7 +6,7 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.user import utcnow
+from portal.models.base import utcnow
 
 
 class SignInAttempt(db.Model):

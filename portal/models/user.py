@@ -1,7 +1,7 @@
 """Accounts: people who sign in, with a role and a membership tier."""
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
@@ -10,13 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
+from portal.models.base import utcnow
 from portal.models.enums import Role, Tier, enum_column
-
-
-def utcnow():
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
 
 # users.id is an INTEGER column: ids from tokens and cookies outside 1..2^31-1 name nobody, and would be
 # a database error (an overflow) if they reached the query.

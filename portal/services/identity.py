@@ -59,6 +59,6 @@ def check_display_name(name):
     for char in name:
         if unicodedata.category(char) in REFUSED_CATEGORIES and char not in HARMLESS_FORMAT:
             raise InvalidIdentity(
-                f"Names may not contain invisible or control characters (U+{ord(char):04X})."
+                f"Names must not contain control characters or invisible formatting (U+{ord(char):04X})."
             )
     return name
