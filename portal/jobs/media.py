@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 QUEUE = "default"
 RETRY_INTERVALS = [5, 30, 60, 300, 900, 1800]
 JOB_TIMEOUT = 120
+REQUEUE_INTERVAL = 300  # seconds between periodic re-enqueues (portal/jobs/schedule.py)
 
 
 def _enqueue(function, job_id, asset_id):
