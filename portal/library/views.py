@@ -18,11 +18,11 @@ def viewer():
     return current_user._get_current_object()
 
 
-def _continue_cards(user, rows, tags, thumbnails):
+def _continue_cards(user, rows, thumbnails):
     """Continue-watching cards: (summary, percent watched) for the member's unfinished videos."""
     cards = []
     for asset, progress in rows:
-        summary = asset_summary(user, asset, access.PLAYABLE, tags.get(asset.id, []), thumbnails)
+        summary = asset_summary(user, asset, access.PLAYABLE, library.split_tags(asset.tag_list), thumbnails)
         percent = 0
         if progress.duration_seconds:
             percent = min(100, int(100 * progress.position_seconds / progress.duration_seconds))
@@ -49,7 +49,7 @@ def index():
     """Home page: what the account opens, the way into the library, and continue watching."""
     user = viewer()
     rows = watching.continue_watching(user, current_app.config["CONTINUE_WATCHING_LIMIT"])
-    cards = _continue_cards(user, rows, {}, playback.Thumbnails(current_app.config))
+    cards = _continue_cards(user, rows, playback.Thumbnails(current_app.config))
     return render_template("library/index.html", continue_cards=cards, links=card_links())
 
 
@@ -71,13 +71,13 @@ def browse():
     progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
     results = library.LibraryPage([], 0, 1, query.per_page)
     if problem is None:
-        results = library.search_library(user, query, extra_ids=[a.id for a, _ in progress_rows])
+        results = library.search_library(user, query)
     thumbnails = playback.Thumbnails(config)
     cards = [
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
-    continue_cards = _continue_cards(user, progress_rows, results.tags, thumbnails)
+    continue_cards = _continue_cards(user, progress_rows, thumbnails)
     facets = library.cached_facets(
         user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
     )
