@@ -4,10 +4,11 @@ import logging
 
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.auth.session import unauthorized
 from portal.library import bp
-from portal.services.media import access, library, playback, watching
+from portal.services.media import access, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
 log = logging.getLogger(__name__)
@@ -69,30 +70,55 @@ def browse():
     except library.LibraryQueryError as error:
         query, problem = library.LibraryQuery(per_page=config["LIBRARY_PAGE_SIZE"]), str(error)
     progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
-    results = library.LibraryPage([], 0, 1, query.per_page)
-    if problem is None:
-        results = library.search_library(user, query)
     thumbnails = playback.Thumbnails(config)
-    cards = [
-        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
-        for asset, decision in results.entries
-    ]
     continue_cards = _continue_cards(user, progress_rows, thumbnails)
     facets = library.cached_facets(
         user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
     )
-    status = 400 if problem else 200
+    grid = _grid(user, query, problem, thumbnails)
     return render_template(
         "library/browse.html",
         query=query,
-        results=results,
-        cards=cards,
+        grid=grid,
         continue_cards=continue_cards,
         facets=facets,
         sorts=library.SORT_LABELS,
         problem=problem,
         links=card_links(),
-    ), status
+    ), (400 if problem else 200)
+
+
+def _grid(user, query, problem, thumbnails):
+    """The grid's HTML (count, cards, pager), from the per-process cache when it is current."""
+    ttl = current_app.config["LIBRARY_GRID_CACHE_SECONDS"]
+    key = None
+    if ttl > 0 and problem is None:
+        version = grid_cache.library_version(current_app.extensions["redis"].connection)
+        args = tuple(sorted(request.args.items(multi=True)))
+        key = (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), args)
+        cached = grid_cache.get(key)
+        if cached is not None:
+            return cached
+    results = library.LibraryPage([], 0, 1, query.per_page)
+    if problem is None:
+        results = library.search_library(user, query)
+    cards = [
+        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
+        for asset, decision in results.entries
+    ]
+    html = Markup(
+        render_template(
+            "library/_grid.html",
+            query=query,
+            results=results,
+            cards=cards,
+            problem=problem,
+            links=card_links(),
+        )
+    )
+    if key is not None:
+        grid_cache.put(key, html, ttl)
+    return html
 
 
 @bp.route("/watch/<asset_id>")
