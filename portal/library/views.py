@@ -86,15 +86,10 @@ def browse():
 def _grid(user, query, problem, thumbnails):
     """The filters and the grid (count, cards, pager), from the per-process cache when current."""
     config = current_app.config
-    ttl = config["LIBRARY_GRID_CACHE_SECONDS"]
-    key = None
-    if ttl > 0 and problem is None:
-        version = grid_cache.library_version(current_app.extensions["redis"].connection)
-        args = tuple(sorted(request.args.items(multi=True)))
-        key = (config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), args)
-        cached = grid_cache.get(key)
-        if cached is not None:
-            return cached
+    key = _cache_key(user, "grid", tuple(sorted(request.args.items(multi=True)))) if problem is None else None
+    cached = grid_cache.get(key) if key else None
+    if cached is not None:
+        return cached
     results = library.LibraryPage([], 0, 1, query.per_page)
     if problem is None:
         results = library.search_library(user, query)
@@ -117,9 +112,32 @@ def _grid(user, query, problem, thumbnails):
             links=card_links(),
         )
     )
-    if key is not None:
-        grid_cache.put(key, html, ttl)
+    if key:
+        grid_cache.put(key, html, config["LIBRARY_GRID_CACHE_SECONDS"])
     return html
+
+
+def _cache_key(user, *parts):
+    """A grid-cache key for what this viewer kind sees now, or None when caching is off."""
+    if current_app.config["LIBRARY_GRID_CACHE_SECONDS"] <= 0:
+        return None
+    version = grid_cache.library_version(current_app.extensions["redis"].connection)
+    return (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), *parts)
+
+
+def _related(user, asset):
+    """Related cards for the watch page, from the per-process cache when current."""
+    key = _cache_key(user, "related", asset.id)
+    cached = grid_cache.get(key) if key else None
+    if cached is not None:
+        return cached
+    config = current_app.config
+    thumbnails = playback.Thumbnails(config)
+    related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
+    cards = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
+    if key:
+        grid_cache.put(key, cards, config["LIBRARY_GRID_CACHE_SECONDS"])
+    return cards
 
 
 @bp.route("/watch/<asset_id>")
@@ -146,9 +164,7 @@ def watch(asset_id):
             decision.required_tier,
         )
         return render_template("library/watch.html", **context), 403
-    related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
-    thumbnails = playback.Thumbnails(config)
-    context["related"] = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
+    context["related"] = _related(user, asset)
     context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)
