@@ -24,6 +24,9 @@ MODEL_TABLES = {
     "training_sessions",
     "events",
     "webhook_deliveries",
+    "sign_in_attempts",
+    "watch_progress",
+    "daily_views",
 }
 
 

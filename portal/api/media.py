@@ -16,10 +16,10 @@ import logging
 from flask import current_app, jsonify, request
 
 from portal.api import bp
-from portal.api.parsing import json_object
 from portal.auth.access import api_user
 from portal.errors import APIError
 from portal.extensions import db
+from portal.parsing import json_object
 from portal.services.media import access, library, playback, watching
 from portal.services.media.presenting import asset_summary
 
