@@ -16,10 +16,10 @@ import logging
 from flask import current_app, jsonify, request
 
 from portal.api import bp
-from portal.api.parsing import json_object
 from portal.auth.access import api_user
 from portal.errors import APIError
 from portal.extensions import db
+from portal.parsing import json_object
 from portal.services.media import access, library, playback, watching
 from portal.services.media.presenting import asset_summary
 
@@ -158,11 +158,10 @@ def continue_watching():
     user = _signed_in()
     config = current_app.config
     rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
-    tags = library.tags_for([asset.id for asset, _ in rows])
     thumbnails = playback.Thumbnails(config)
     items = []
     for asset, progress in rows:
-        item = asset_summary(user, asset, access.PLAYABLE, tags[asset.id], thumbnails)
+        item = asset_summary(user, asset, access.PLAYABLE, library.split_tags(asset.tag_list), thumbnails)
         item.update(
             position_seconds=progress.position_seconds,
             duration_seconds=progress.duration_seconds or asset.duration_seconds,

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.admin.people import AccountError, create_user
-from portal.demo_media import upload_demo_videos, wait_until_processed
+from portal.demo_media import add_demo_captions, upload_demo_videos, wait_until_processed
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.services.stream import get_client

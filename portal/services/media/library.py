@@ -109,36 +109,37 @@ def filters(user, query):
     return and_(*clauses)
 
 
-def tags_for(asset_ids):
-    """{asset id: [tags]} for many assets in one statement."""
-    tags = {asset_id: [] for asset_id in asset_ids}
-    if asset_ids:
-        rows = db.session.execute(
-            select(MediaTag.asset_id, MediaTag.tag)
-            .where(MediaTag.asset_id.in_(asset_ids))
-            .order_by(MediaTag.asset_id, MediaTag.tag)
-        )
-        for asset_id, tag in rows:
-            tags[asset_id].append(tag)
-    return tags
+TAG_SEPARATOR = "\x1f"
 
 
-def search_library(user, query, extra_ids=()):
-    """One page of the library for the caller (card rows); tags of the page and `extra_ids` in one go."""
+def tag_list_column():
+    """A video's tags in one string column (a correlated subquery), so cards need no second query."""
+    tags = select(func.aggregate_strings(MediaTag.tag, TAG_SEPARATOR)).where(
+        MediaTag.asset_id == MediaAsset.id
+    )
+    return tags.scalar_subquery().label("tag_list")
+
+
+def split_tags(tag_list):
+    """The tags from a `tag_list_column` value, sorted."""
+    return sorted(tag_list.split(TAG_SEPARATOR)) if tag_list else []
+
+
+def search_library(user, query):
+    """One page of the library for the caller: card rows with their tags and the total, in one statement."""
     where = filters(user, query)
-    total = db.session.scalar(select(func.count()).select_from(MediaAsset).where(where))
-    assets = []
-    if total and (query.page - 1) * query.per_page < total:
-        assets = db.session.execute(
-            select(*CARD_COLUMNS)
-            .where(where)
-            .order_by(*SORTS[query.sort])
-            .limit(query.per_page)
-            .offset((query.page - 1) * query.per_page)
-        ).all()
-    entries = [(asset, access.visibility(user, asset)) for asset in assets]
-    tags = tags_for([asset.id for asset in assets] + list(extra_ids))
-    return LibraryPage(entries, total or 0, query.page, query.per_page, tags)
+    count = select(func.count()).select_from(MediaAsset).where(where)
+    rows = db.session.execute(
+        select(*CARD_COLUMNS, tag_list_column(), count.correlate(None).scalar_subquery().label("total"))
+        .where(where)
+        .order_by(*SORTS[query.sort])
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
+    total = rows[0].total if rows else db.session.scalar(count) if query.page > 1 else 0
+    entries = [(row, access.visibility(user, row)) for row in rows]
+    tags = {row.id: split_tags(row.tag_list) for row in rows}
+    return LibraryPage(entries, total, query.page, query.per_page, tags)
 
 
 @dataclass

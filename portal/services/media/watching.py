@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import DailyView, MediaAsset, WatchProgress
 from portal.models.user import utcnow
 from portal.services.media import access
-from portal.services.media.library import CARD_COLUMNS
+from portal.services.media.library import CARD_COLUMNS, tag_list_column
 
 
 class ProgressError(ValueError):
@@ -83,6 +83,7 @@ def continue_watching(user, limit):
     rows = db.session.execute(
         select(
             *CARD_COLUMNS,
+            tag_list_column(),
             WatchProgress.position_seconds.label("watched_position"),
             WatchProgress.duration_seconds.label("watched_duration"),
             WatchProgress.updated_at.label("watched_at"),
