@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.jobs.uploads import push_job_id
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services import stream_events
+from portal.services.stream import get_client
 from tests import uploads_support
 from tests.emulator_fixtures import AUTH, TUS
 from tests.uploads_support import mp4_bytes, sha, upload_settings
@@ -38,10 +39,15 @@ def stream_app(app_factory, tmp_path, emulator):
             **overrides,
         }
         app = app_factory(**settings)
-        app.app_context().push()
+        context = app.app_context()
+        context.push()
+        contexts.append(context)
         return app
 
-    return build
+    contexts = []
+    yield build
+    for context in reversed(contexts):
+        context.pop()
 
 
 def upload(app, data, **fields):
@@ -207,7 +213,7 @@ def test_an_expired_tus_url_starts_a_fresh_stream_upload(stream_app, emulator, s
     app = stream_app()
     data = sample_video.read_bytes()
     _, body = upload(app, data, title="Late")
-    stale = app.extensions["stream"].client.initiate_chunked_upload(len(data), {"name": "stale"})
+    stale = get_client(app).initiate_chunked_upload(len(data), {"name": "stale"})
     expired = {"uploadExpiry": "2020-01-01T00:00:00Z"}
     http.post(
         f"{emulator.api_base}/accounts/emulator-account/stream/{stale['video_id']}", json=expired, timeout=10
