@@ -75,6 +75,8 @@ def seed_demo_videos_command(timeout):
     db.session.commit()
     pending = wait_until_processed(stream, created, timeout=timeout)
     db.session.commit()
+    add_demo_captions(stream, created)
+    db.session.commit()
     click.echo(
         f"Demo videos: {len(created)} uploaded"
         + (f", {len(pending)} still processing." if pending else ", all processed.")

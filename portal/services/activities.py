@@ -3,9 +3,8 @@
 from sqlalchemy import and_, or_, select
 
 from portal.extensions import db
-from portal.models import EntityType, Event, MediaAsset, Role, TrainingSession, User
+from portal.models import EntityType, Event, MediaAsset, MediaTag, Role, TrainingSession, User
 from portal.services.media import access
-from portal.services.media.library import tags_for
 
 PAGE_LIMIT = 200
 
@@ -44,6 +43,20 @@ def save_event(event, title, starts_at, location, description):
     event.location, event.description = (location or "").strip(), (description or "").strip()
     db.session.flush()
     return event
+
+
+def tags_for(asset_ids):
+    """{asset id: [tags]} for many assets in one statement."""
+    tags = {asset_id: [] for asset_id in asset_ids}
+    if asset_ids:
+        rows = db.session.execute(
+            select(MediaTag.asset_id, MediaTag.tag)
+            .where(MediaTag.asset_id.in_(asset_ids))
+            .order_by(MediaTag.tag)
+        )
+        for asset_id, tag in rows:
+            tags[asset_id].append(tag)
+    return tags
 
 
 def _visible(user, where):
