@@ -10,7 +10,7 @@ import requests
 
 from config import Config
 from portal.extensions import db
-from portal.jobs.schedule import build_scheduler, entries
+from portal.jobs.schedule import SCHEDULE, build_scheduler
 from portal.models import MediaAsset, MediaAssetStatus, Role
 from portal.services.uploads import get_upload_service
 from tests import uploads_support
@@ -198,10 +198,10 @@ def test_cleanup_finds_idle_directories_redis_has_forgotten(make_uploader, app):
 
 
 def test_the_cleanup_is_a_scheduled_job_on_the_uploads_queue(app):
-    (entry,) = [e for e in entries(app.config) if e.func.__name__ == "cleanup_expired_uploads"]
+    (entry,) = [e for e in SCHEDULE if e.func.__name__ == "cleanup_expired_uploads"]
     assert entry.queue == "uploads" and entry.interval == app.config["UPLOAD_CLEANUP_INTERVAL"] <= 3600
-    scheduler = build_scheduler(app.extensions["redis"].connection, app.config)
-    assert len(scheduler.enqueue_jobs()) == len(entries(app.config))
+    scheduler = build_scheduler(app.extensions["redis"].connection)
+    assert len(scheduler.enqueue_jobs()) == len(SCHEDULE)
     jobs = app.extensions["redis"].queue("uploads").jobs
     assert [job.func_name for job in jobs] == ["portal.jobs.uploads.cleanup_expired_uploads"]
 
