@@ -176,3 +176,21 @@ def test_failed_attempts_are_recorded_and_shown_to_the_owner(throttled):
     assert "Failed sign-in attempts" in page
     assert "203.0.113.9" in page and "203.0.113.10" in page
     assert "203.0.113.11" not in page
+
+
+def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_busy(throttled):
+    """Behind one address (an office or carrier NAT), an attacker spending the per-address budget on
+    guesses must not keep a member out of their own browser."""
+    app = throttled(LOGIN_LIMIT_PER_IP="3 per minute")
+    members_browser = app.test_client()
+    assert page_login(members_browser, OWNER, PASSWORD, ip="192.0.2.7").status_code == 302
+    AuthActions(members_browser).logout()
+
+    attacker = app.test_client()
+    statuses = [api_login(attacker, f"user{n}@example.org", "guess", ip="192.0.2.7").status_code for n in range(4)]
+    assert statuses == [401, 401, 429, 429]  # the member's sign-in spent one of three
+    assert page_login(app.test_client(), OWNER, PASSWORD, ip="192.0.2.7").status_code == 429
+
+    assert page_login(members_browser, OWNER, PASSWORD, ip="192.0.2.7").status_code == 302
+    # the device cookie names only the accounts it signed in to: guessing at others stays limited
+    assert api_login(members_browser, "someone@example.org", "guess", ip="192.0.2.7").status_code == 429

@@ -1,7 +1,8 @@
 """Sign-in throttling, shared by /login and /api/auth/login (OWASP: slow guessing, no lockout DoS).
 
 Three limits, each one budget for both sign-in endpoints (Flask-Limiter shared scopes):
-- per source address: every sign-in attempt from an address;
+- per source address: every sign-in attempt from an address, except from a browser that signed in to
+  the account it tries before (others behind the same address must not be able to keep it out);
 - per account and source: failed attempts at one account from one address, or from one known device;
 - per account: failed attempts at one account from browsers it does not know. A browser that signed
   in to the account before carries a signed device cookie and is exempt, so an attacker who does not
@@ -124,7 +125,11 @@ def _per_account():
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
 
 
-per_source_limit = limiter.shared_limit(_per_ip, scope="sign-in-source", methods=["POST"])
+# A known device is exempt here too: it has its own per-account-and-device budget, and otherwise anyone
+# behind the member's address (an office or carrier NAT) could spend it and keep the member out.
+per_source_limit = limiter.shared_limit(
+    _per_ip, scope="sign-in-source", methods=["POST"], exempt_when=from_known_device
+)
 per_account_source_limit = limiter.shared_limit(
     _per_account_source,
     scope="sign-in-account-source",
