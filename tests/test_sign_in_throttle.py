@@ -187,7 +187,9 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_bus
     AuthActions(members_browser).logout()
 
     attacker = app.test_client()
-    statuses = [api_login(attacker, f"user{n}@example.org", "guess", ip="192.0.2.7").status_code for n in range(4)]
+    statuses = [
+        api_login(attacker, f"user{n}@example.org", "guess", ip="192.0.2.7").status_code for n in range(4)
+    ]
     assert statuses == [401, 401, 429, 429]  # the member's sign-in spent one of three
     assert page_login(app.test_client(), OWNER, PASSWORD, ip="192.0.2.7").status_code == 429
 
