@@ -196,3 +196,33 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_bus
     assert page_login(members_browser, OWNER, PASSWORD, ip="192.0.2.7").status_code == 302
     # the device cookie names only the accounts it signed in to: guessing at others stays limited
     assert api_login(members_browser, "someone@example.org", "guess", ip="192.0.2.7").status_code == 429
+
+
+def test_attempts_at_one_account_from_one_source_wait_for_each_other(throttled, monkeypatch):
+    """Failures are counted when an attempt ends, so attempts sent side by side all passed the check
+    (16 at once got 9 guesses past a limit of 5): while one is in flight, the next gets 429."""
+    import threading
+
+    from portal.api import auth_views
+
+    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="5 per minute")
+    real_authenticate = auth_views.authenticate
+    side_by_side, started = [], []
+
+    def authenticate_while_another_arrives(*args):
+        if not started:
+            started.append(True)
+            worker = threading.Thread(
+                target=lambda: side_by_side.append(api_login(app.test_client(), OWNER, "guess-2"))
+            )
+            worker.start()
+            worker.join()
+        return real_authenticate(*args)
+
+    monkeypatch.setattr(auth_views, "authenticate", authenticate_while_another_arrives)
+    first = api_login(app.test_client(), OWNER, "guess-1")
+    assert first.status_code == 401
+    assert side_by_side[0].status_code == 429
+    # once the attempt has ended, the next one is answered as usual, and nothing was left held
+    assert api_login(app.test_client(), OWNER, PASSWORD).status_code == 200
+    assert app.extensions["redis"].connection.keys("sign-in-in-flight:*") == []

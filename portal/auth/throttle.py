@@ -8,15 +8,21 @@ Three limits, each one budget for both sign-in endpoints (Flask-Limiter shared s
   in to the account before carries a signed device cookie and is exempt, so an attacker who does not
   know the password cannot keep the member out of their own browser.
 The limits are moving windows and refused (429) attempts do not count, so guessing is slowed to a
-trickle, never locked for longer than the window. Limiter keys hold a hash of the normalized email,
+trickle, never locked for longer than the window. Failures are counted when an attempt ends, so attempts
+sent side by side would all pass the check: one attempt at a time per account and source (and per
+account, for unknown browsers) is in flight, the others get 429 at once. Limiter keys hold a hash of the normalized email,
 never the email itself (any string, even one Redis cannot encode, gives a safe key).
 """
 
 import hashlib
+import logging
 import secrets
+from functools import wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis import RedisError
+from werkzeug.exceptions import TooManyRequests
 
 from portal.extensions import limiter
 from portal.models import normalize_email
@@ -25,6 +31,10 @@ from portal.parsing import json_body
 DEVICE_COOKIE = "portal_device"
 DEVICE_SALT = "portal-sign-in-device"
 MAX_ACCOUNTS_PER_DEVICE = 5
+# An attempt in flight holds its slot at most this long (a crashed process's slot frees itself).
+IN_FLIGHT_SECONDS = 30
+
+log = logging.getLogger(__name__)
 
 
 def attempted_email():
@@ -147,6 +157,36 @@ per_account_limit = limiter.shared_limit(
 )
 
 
+def one_attempt_at_a_time(view):
+    """Let one sign-in attempt per account and source (and per account, from unknown browsers) run at a
+    time: the limits count failures when an attempt ends, and side-by-side attempts would all pass."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.method == "POST":
+            keys = [account_source_key()] + ([] if from_known_device() else [account_key()])
+            connection = current_app.extensions["redis"].connection
+            held = g.setdefault("sign_in_in_flight", [])
+            for key in keys:
+                name = f"sign-in-in-flight:{key}"
+                if not connection.set(name, 1, nx=True, ex=IN_FLIGHT_SECONDS):
+                    raise TooManyRequests("Another sign-in attempt at this account is under way; try again.")
+                held.append(name)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def release_in_flight(error=None):
+    """Free the request's in-flight slots (a teardown: after the limiter counted the attempt)."""
+    held = g.pop("sign_in_in_flight", None)
+    if held:
+        try:
+            current_app.extensions["redis"].connection.delete(*held)
+        except RedisError as exc:  # they expire by themselves after IN_FLIGHT_SECONDS
+            log.warning("Could not free sign-in slots: %s", exc)
+
+
 def sign_in_throttled(view):
-    """Apply the three shared sign-in limits to a sign-in view."""
-    return per_source_limit(per_account_source_limit(per_account_limit(view)))
+    """Apply the three shared sign-in limits, then one attempt at a time, to a sign-in view."""
+    return per_source_limit(per_account_source_limit(per_account_limit(one_attempt_at_a_time(view))))
