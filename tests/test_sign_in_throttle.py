@@ -198,31 +198,48 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_bus
     assert api_login(members_browser, "someone@example.org", "guess", ip="192.0.2.7").status_code == 429
 
 
-def test_attempts_at_one_account_from_one_source_wait_for_each_other(throttled, monkeypatch):
-    """Failures are counted when an attempt ends, so attempts sent side by side all passed the check
-    (16 at once got 9 guesses past a limit of 5): while one is in flight, the next gets 429."""
+def attempt_while_another_is_in_flight(app, monkeypatch, password):
+    """Send a wrong password; while it is being checked, send `password` from the same browser and
+    address (a double-click). Returns (first response, second response)."""
     import threading
 
     from portal.api import auth_views
+    from portal.auth import throttle
 
-    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="5 per minute")
-    real_authenticate = auth_views.authenticate
-    side_by_side, started = [], []
+    real_authenticate, real_sleep = auth_views.authenticate, throttle.time.sleep
+    second, waiting = [], threading.Event()
 
     def authenticate_while_another_arrives(*args):
-        if not started:
-            started.append(True)
-            worker = threading.Thread(
-                target=lambda: side_by_side.append(api_login(app.test_client(), OWNER, "guess-2"))
-            )
+        if not waiting.is_set() and not second:
+            worker = threading.Thread(target=lambda: second.append(api_login(client, OWNER, password)))
             worker.start()
-            worker.join()
+            assert waiting.wait(5), "the second attempt went ahead without waiting"
+            attempt_while_another_is_in_flight.worker = worker
         return real_authenticate(*args)
 
+    def sleep_and_say_so(seconds):
+        waiting.set()
+        real_sleep(seconds)
+
     monkeypatch.setattr(auth_views, "authenticate", authenticate_while_another_arrives)
-    first = api_login(app.test_client(), OWNER, "guess-1")
-    assert first.status_code == 401
-    assert side_by_side[0].status_code == 429
-    # once the attempt has ended, the next one is answered as usual, and nothing was left held
-    assert api_login(app.test_client(), OWNER, PASSWORD).status_code == 200
+    monkeypatch.setattr(throttle.time, "sleep", sleep_and_say_so)
+    client = app.test_client()
+    first = api_login(client, OWNER, "guess-1")
+    attempt_while_another_is_in_flight.worker.join(10)
+    return first, second[0]
+
+
+def test_an_attempt_arriving_while_another_is_checked_waits_and_is_counted_afresh(throttled, monkeypatch):
+    """Failures are counted when an attempt ends, so attempts sent side by side all passed the check
+    (16 at once got 9 guesses past a limit of 5): the next attempt waits for the one in flight."""
+    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="1 per minute")
+    first, second = attempt_while_another_is_in_flight(app, monkeypatch, "guess-2")
+    assert (first.status_code, second.status_code) == (401, 429)
+    assert app.extensions["redis"].connection.keys("sign-in-in-flight:*") == []
+
+
+def test_a_double_click_on_sign_in_signs_in(throttled, monkeypatch):
+    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="5 per minute")
+    first, second = attempt_while_another_is_in_flight(app, monkeypatch, PASSWORD)
+    assert (first.status_code, second.status_code) == (401, 200)
     assert app.extensions["redis"].connection.keys("sign-in-in-flight:*") == []

@@ -10,13 +10,14 @@ Three limits, each one budget for both sign-in endpoints (Flask-Limiter shared s
 The limits are moving windows and refused (429) attempts do not count, so guessing is slowed to a
 trickle, never locked for longer than the window. Failures are counted when an attempt ends, so attempts
 sent side by side would all pass the check: one attempt at a time per account and source (and per
-account, for unknown browsers) is in flight, the others get 429 at once. Limiter keys hold a hash of the normalized email,
+account, for unknown browsers) is in flight; the next waits a moment for it, then is checked afresh. Limiter keys hold a hash of the normalized email,
 never the email itself (any string, even one Redis cannot encode, gives a safe key).
 """
 
 import hashlib
 import logging
 import secrets
+import time
 from functools import wraps
 
 from flask import current_app, g, request
@@ -159,22 +160,32 @@ per_account_limit = limiter.shared_limit(
 
 def one_attempt_at_a_time(view):
     """Let one sign-in attempt per account and source (and per account, from unknown browsers) run at a
-    time: the limits count failures when an attempt ends, and side-by-side attempts would all pass."""
+    time, the next waiting for it: the limits count failures when an attempt ends, so side-by-side
+    attempts would all pass the check. Outside the limits, so a waiting attempt is checked afresh."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         if request.method == "POST":
-            keys = [account_source_key()] + ([] if from_known_device() else [account_key()])
-            connection = current_app.extensions["redis"].connection
-            held = g.setdefault("sign_in_in_flight", [])
-            for key in keys:
-                name = f"sign-in-in-flight:{key}"
-                if not connection.set(name, 1, nx=True, ex=IN_FLIGHT_SECONDS):
-                    raise TooManyRequests("Another sign-in attempt at this account is under way; try again.")
-                held.append(name)
+            take_in_flight_slots()
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def take_in_flight_slots():
+    """Hold this attempt's slots, waiting up to SIGN_IN_IN_FLIGHT_WAIT_SECONDS for attempts in flight
+    (a double-click waits for its first click); 429 if they do not end by then."""
+    keys = [account_source_key()] + ([] if from_known_device() else [account_key()])
+    connection = current_app.extensions["redis"].connection
+    deadline = time.monotonic() + current_app.config["SIGN_IN_IN_FLIGHT_WAIT_SECONDS"]
+    held = g.setdefault("sign_in_in_flight", [])
+    for key in keys:  # always in this order, so two attempts never wait for each other
+        name = f"sign-in-in-flight:{key}"
+        while not connection.set(name, 1, nx=True, ex=IN_FLIGHT_SECONDS):
+            if time.monotonic() >= deadline:
+                raise TooManyRequests("Another sign-in attempt at this account is under way; try again.")
+            time.sleep(0.05)
+        held.append(name)
 
 
 def release_in_flight(error=None):
@@ -188,5 +199,5 @@ def release_in_flight(error=None):
 
 
 def sign_in_throttled(view):
-    """Apply the three shared sign-in limits, then one attempt at a time, to a sign-in view."""
-    return per_source_limit(per_account_source_limit(per_account_limit(one_attempt_at_a_time(view))))
+    """One attempt at a time, then the three shared sign-in limits, on a sign-in view."""
+    return one_attempt_at_a_time(per_source_limit(per_account_source_limit(per_account_limit(view))))
