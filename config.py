@@ -130,6 +130,9 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
     # How long a browser that signed in stays known to the account (the signed device cookie).
     SIGN_IN_DEVICE_COOKIE_DAYS = _env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180)
+    # One sign-in attempt per account and source at a time (failures are counted when one ends); the
+    # next waits this long for it (a double-click), then gets 429.
+    SIGN_IN_IN_FLIGHT_WAIT_SECONDS = _env_int("SIGN_IN_IN_FLIGHT_WAIT_SECONDS", 3)
 
     # Cloudflare Stream (defaults in STREAM_DEFAULTS above). STREAM_SETTINGS_FILE is the one overlay:
     # what `flask stream setup --save` writes; portal.services.stream.settings.apply_settings_file

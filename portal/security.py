@@ -60,9 +60,9 @@ def add_security_headers(response):
 def depends_on_session():
     """True when a response must not be cached: it is for a signed-in person, it sets the session
     cookie, or it carries the session's CSRF token (every page form does)."""
-    if request.endpoint == "static":
-        return False
-    return current_user.is_authenticated or session.modified or "csrf_token" in g
+    if session.modified or "csrf_token" in g:
+        return True  # a static file's 404 page too: it sets the cookie, or shows who is signed in
+    return request.endpoint != "static" and current_user.is_authenticated
 
 
 def protect_from_csrf():
