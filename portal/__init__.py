@@ -89,6 +89,7 @@ def register_blueprints(app):
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.library import bp as library_bp
+    from portal.studio import bp as studio_bp
     from portal.webhooks import bp as webhooks_bp
 
     app.register_blueprint(library_bp)
@@ -97,6 +98,7 @@ def register_blueprints(app):
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(studio_bp)
 
 
 def register_error_handlers(app):

@@ -2,8 +2,11 @@
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
-from portal.models import Role, Tier
+from portal.extensions import db
+from portal.models import MediaAsset, MediaAssetStatus, Role, Tier
+from tests.media_samples import make_sample_video
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +34,7 @@ def sign_in(page, base, email):
 
 
 @pytest.mark.parametrize("width", [1200, 390], ids=["desktop", "phone"])
-def test_pages_have_no_accessibility_violations(live_server, browser, make_user, width):
+def test_pages_have_no_accessibility_violations(live_server, browser, make_user, width, tmp_path):
     admin = make_user(role=Role.ADMIN, tier=Tier.LIFETIME, email="ada@example.org", name="Ada")
     make_user(role=Role.MEMBER, tier=Tier.PREMIUM, email="pia@example.org", name="Pia")
     base = live_server.url
@@ -63,5 +66,40 @@ def test_pages_have_no_accessibility_violations(live_server, browser, make_user,
     check("edit account")
     page.goto(base + "/account")
     check("own account")
+
+    # The studio, as an instructor with uploads in every state, and the uploader with a file chosen
+    teacher = make_user(role=Role.INSTRUCTOR, tier=Tier.LIFETIME, email="sensei@example.org")
+    for title, status, error in [
+        ("Kata basics", MediaAssetStatus.READY, None),
+        ("Grading", MediaAssetStatus.PROCESSING, None),
+        ("Broken file", MediaAssetStatus.FAILED, "ERR_MALFORMED_VIDEO: moov atom not found"),
+        ("Seminar, part 2", MediaAssetStatus.UPLOADING, None),
+    ]:
+        db.session.add(
+            MediaAsset(
+                title=title,
+                status=status,
+                processing_error=error,
+                created_by=teacher.id,
+                file_size_bytes=123_456_789,
+            )
+        )
+    db.session.commit()
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, base, teacher.email)
+    page.goto(base + "/studio")
+    check("studio")
+    page.goto(base + "/studio/upload")
+    check("uploader")
+    page.get_by_label("Video files").set_input_files(str(make_sample_video(tmp_path / "kata.mp4")))
+    card = page.locator(".upload-card")
+    card.get_by_label("Title").fill("")
+    card.get_by_role("button", name="Upload").click()
+    check("uploader with a file and errors")
+    card.get_by_label("Title").fill("Kata")
+    card.get_by_role("button", name="Upload").click()
+    expect(card.get_by_role("status")).to_have_text("Processing", timeout=20_000)
+    check("uploader, processing")
+    page.screenshot(path=f"/tmp/studio-upload-form-{width}.png", full_page=True)
     context.close()
     assert {name: found_ for name, found_ in found.items() if found_} == {}
