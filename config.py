@@ -170,6 +170,25 @@ class Config:
     UPLOAD_STATUS_RATE_LIMIT = os.environ.get("UPLOAD_STATUS_RATE_LIMIT", "600 per minute")
     UPLOAD_START_RATE_LIMIT = os.environ.get("UPLOAD_START_RATE_LIMIT", "30 per minute;500 per day")
 
+    # Library and playback
+    # Tokens end 5 minutes inside Cloudflare's 24 h cap, so clock skew cannot push one past it.
+    PLAYBACK_TOKEN_MAX_SECONDS = 24 * 3600 - 300
+    PLAYBACK_TOKEN_SECONDS = _env_int("PLAYBACK_TOKEN_SECONDS", 24 * 3600 - 300)
+    # Thumbnails of protected videos: one token per video per hour, shared by everyone who may see it.
+    THUMBNAIL_TOKEN_SECONDS = 2 * 3600
+    LIBRARY_PAGE_SIZE = 24
+    API_MEDIA_MAX_PER_PAGE = 100
+    LIBRARY_SEARCH_MAX_LENGTH = 200
+    # The filter lists (tags, sessions and events) are kept this long per web process.
+    LIBRARY_FACETS_CACHE_SECONDS = 60
+    # A rendered library grid is kept this long per web process, per viewer kind and query; any
+    # commit changing a video ends it sooner (portal/services/media/grid_cache.py).
+    LIBRARY_GRID_CACHE_SECONDS = 60
+    CONTINUE_WATCHING_LIMIT = 12
+    RELATED_VIDEOS_LIMIT = 6
+    # A video watched past this share of its duration counts as finished.
+    WATCH_FINISHED_FRACTION = 0.9
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
@@ -206,6 +225,8 @@ class TestConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    LIBRARY_FACETS_CACHE_SECONDS = 0  # test apps share a database URI: no cross-test cache
+    LIBRARY_GRID_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -25,6 +25,8 @@ MODEL_TABLES = {
     "events",
     "webhook_deliveries",
     "sign_in_attempts",
+    "watch_progress",
+    "daily_views",
 }
 
 

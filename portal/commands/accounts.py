@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.admin.people import AccountError, create_user
-from portal.demo_media import upload_demo_videos, wait_until_processed
+from portal.demo_media import add_demo_captions, upload_demo_videos, wait_until_processed
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.services.stream import get_client
@@ -74,6 +74,8 @@ def seed_demo_videos_command(timeout):
     created = upload_demo_videos(stream, owner, os.path.join(current_app.config["UPLOAD_DIR"], "demo"))
     db.session.commit()
     pending = wait_until_processed(stream, created, timeout=timeout)
+    db.session.commit()
+    add_demo_captions(stream, created)
     db.session.commit()
     click.echo(
         f"Demo videos: {len(created)} uploaded"

@@ -1,11 +1,16 @@
-"""The members' side of the portal: the home page (the video library grows here)."""
+"""The members' side of the portal: the home page, the library grid and the watch page."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 
 bp = Blueprint("library", __name__)
 
 
-@bp.route("/")
-def index():
-    """Home page: what the visitor's account gives access to."""
-    return render_template("library/index.html")
+@bp.record_once
+def _watch_library_changes(state):
+    """Cached library grids are dropped when a commit changes a video (see grid_cache)."""
+    from portal.services.media import grid_cache
+
+    grid_cache.install()
+
+
+from portal.library import views  # noqa: E402,F401

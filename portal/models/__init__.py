@@ -14,6 +14,7 @@ from portal.models.enums import (
 from portal.models.media import Caption, MediaAsset, MediaTag
 from portal.models.sign_in import SignInAttempt
 from portal.models.user import User, normalize_email, parse_user_id  # noqa: F401  (re-exported)
+from portal.models.watching import DailyView, WatchProgress
 
 __all__ = [
     "Caption",
@@ -32,4 +33,6 @@ __all__ = [
     "TrainingSession",
     "User",
     "WebhookDelivery",
+    "DailyView",
+    "WatchProgress",
 ]
