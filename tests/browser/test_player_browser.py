@@ -1,165 +1,193 @@
-"""The player in headless Chromium: the emulator's Stream Player API, and static/js/player.js on the
-watch page (plays, locked for a lower tier, resumes where the member left off, refreshes its token)."""
+"""static/js/player.js in headless Chromium, against the emulator's Stream player.
 
-import threading
+First against the watch page's contract (the page's markup and its three JSON endpoints served by
+a small stand-in on another loopback origin, recording what the player sends): position saves,
+one view, leaving the page, token refresh, recovery from an expired token, refusals."""
+
+import json
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
-from portal.services.stream import StreamClient
-from tests.media_samples import make_sample_video
+from tests.browser.stream_pages import pages_served, ready_uid
 
 pytestmark = pytest.mark.browser
 
+PLAYER_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "player.js"
+CSRF = "csrf-token-for-the-test"
+WATCH = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="csrf-token" content="{csrf}"><title>Kata</title></head><body>
+<div class="player" data-player data-asset-id="a1" data-access-url="/api/media/a1/access-url"
+     data-progress-url="/api/media/a1/progress" data-start-time="{start}" data-expires-in="{expires_in}">
+  <iframe id="stream-player" src="{src}" title="Video player: Kata" width="320" height="240"
+          allow="accelerometer; gyroscope; autoplay; encrypted-media; picture-in-picture;" allowfullscreen></iframe>
+</div>
+<script src="{emulator}/embed/sdk.latest.js"></script>
+<script type="module" src="/static/js/player.js"></script>
+</body></html>"""
+PLAYER = "document.querySelector('[data-player]').watchPlayer"
 
-@pytest.fixture(scope="session")
-def long_video(tmp_path_factory):
-    """A 30-second small MP4: long enough to seek to 20 s."""
-    return make_sample_video(tmp_path_factory.mktemp("long") / "long.mp4", seconds=30, size="160x120")
+
+class StandIn:
+    """The watch page and its endpoints; `access` answers the access-url calls (status, expiry)."""
+
+    def __init__(self, emulator_url, stream, uid, src, start=0, expires_in=600):
+        self.stream = stream
+        self.uid = uid
+        self.calls = []
+        self.access_status = 200
+        self.access_expiry = 600
+        self.pages = {
+            "/watch": WATCH.format(
+                csrf=CSRF, start=start, expires_in=expires_in, src=src, emulator=emulator_url
+            ),
+            "/elsewhere": "<!doctype html><title>Elsewhere</title>",
+            "/static/js/player.js": lambda request: Response(
+                PLAYER_JS.read_text(), mimetype="text/javascript"
+            ),
+            "/api/media/a1/access-url": self.access_url,
+            "/api/media/a1/progress": self.record,
+            "/api/media/a1/views": self.record,
+        }
+
+    def record(self, request):
+        body = json.loads(request.get_data() or b"null")
+        self.calls.append(
+            (request.method, request.path.rsplit("/", 1)[1], body, request.headers.get("X-CSRFToken"))
+        )
+        return Response(status=204)
+
+    def access_url(self, request):
+        self.calls.append((request.method, "access-url", None, None))
+        if self.access_status != 200:
+            error = {"error": {"code": "refused", "message": "refused"}}
+            return Response(json.dumps(error), status=self.access_status, mimetype="application/json")
+        url = self.stream.generate_signed_url(self.uid, expiry_seconds=self.access_expiry, user_id=1)
+        result = {"asset_id": "a1", "access_url": url, "expires_in": self.access_expiry}
+        return Response(json.dumps(result), mimetype="application/json")
+
+    def sent(self, kind):
+        return [call for call in self.calls if call[1] == kind]
+
+
+@contextmanager
+def watch_page(stand_in):
+    with pages_served(stand_in.pages) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def play_muted(page):
+    page.evaluate(f"{PLAYER}.player.muted = true")
+    page.evaluate(f"{PLAYER}.player.play(), null")
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 @pytest.fixture
-def signed_stream(emulator):
-    """A StreamClient on the emulator holding a signing key."""
-    plain = StreamClient(
-        api_base=emulator.api_base,
-        account_id="emulator-account",
-        api_token="emulator-token",
-        customer_base_url=emulator.url,
+def uid(signed_stream, long_video):
+    return ready_uid(signed_stream, long_video)
+
+
+def test_player_saves_the_position_counts_one_view_and_saves_on_leaving(emulator, signed_stream, uid, page):
+    src = signed_stream.generate_signed_url(uid, expiry_seconds=600, user_id=1)
+    stand_in = StandIn(emulator.url, signed_stream, uid, src)
+    with watch_page(stand_in) as base:
+        page.goto(f"{base}/watch")
+        assert stand_in.sent("views") == []  # loading the page is not a view
+        play_muted(page)
+        page.wait_for_function(f"{PLAYER}.player.currentTime > 1", timeout=20_000)
+        wait_for(lambda: len(stand_in.sent("views")) == 1)
+        assert stand_in.sent("views")[0][3] == CSRF
+
+        page.evaluate(f"{PLAYER}.player.currentTime = 20")
+        page.wait_for_function(f"{PLAYER}.player.currentTime >= 20", timeout=10_000)
+        page.evaluate(f"{PLAYER}.player.pause()")
+        wait_for(lambda: stand_in.sent("progress"))
+        method, _, body, csrf = stand_in.sent("progress")[-1]
+        assert method == "PUT" and csrf == CSRF
+        assert 20 <= body["position_seconds"] < 24 and body["duration_seconds"] == 30
+
+        page.evaluate(f"{PLAYER}.player.play()")
+        page.wait_for_function(
+            f"{PLAYER}.player.currentTime > {body['position_seconds'] + 2}", timeout=10_000
+        )
+        saves = len(stand_in.sent("progress"))
+        page.goto(f"{base}/elsewhere")  # leaving the page saves where the member was
+        wait_for(lambda: len(stand_in.sent("progress")) > saves)
+        assert stand_in.sent("progress")[-1][2]["position_seconds"] >= body["position_seconds"] + 2
+    assert len(stand_in.sent("views")) == 1
+    assert stand_in.sent("access-url") == []
+
+
+def test_player_refreshes_its_token_before_it_expires_and_plays_on(emulator, signed_stream, uid, page):
+    issued = time.time()
+    src = signed_stream.generate_signed_url(uid, expiry_seconds=6, user_id=1) + "?defaultTextTrack=en"
+    stand_in = StandIn(emulator.url, signed_stream, uid, src, expires_in=6)
+    with watch_page(stand_in) as base:
+        page.goto(f"{base}/watch")
+        play_muted(page)
+        page.wait_for_function(f"{PLAYER}.player.currentTime > 1", timeout=20_000)
+        page.wait_for_function(
+            "document.querySelector('[data-player]').dataset.refreshes === '1'", timeout=15_000
+        )
+        assert len(stand_in.sent("access-url")) == 1
+        iframe_src = page.locator("[data-player] iframe").get_attribute("src")
+        assert src.split("?")[0] not in iframe_src  # a new token
+        assert (
+            "autoplay=true" in iframe_src
+            and "muted=true" in iframe_src
+            and "defaultTextTrack=en" in iframe_src
+        )
+        start = int(iframe_src.split("startTime=")[1].split("&")[0])
+        assert start >= 3
+        # Past the first token's life, the new player is still playing on from where it was.
+        wait_for(lambda: time.time() > issued + 7, timeout=10)
+        page.wait_for_function(
+            f"{PLAYER}.player.currentTime > {start + 1} && !{PLAYER}.player.paused", timeout=15_000
+        )
+        assert page.locator("[data-player-status]").is_hidden()
+    assert len(stand_in.sent("access-url")) == 1
+
+
+def test_player_recovers_from_an_expired_token_without_a_reload(emulator, signed_stream, uid, page):
+    expired = signed_stream.iframe_url(
+        signed_stream.sign_token(uid, expiry_seconds=60, user_id=1, now=int(time.time()) - 3600)
     )
-    key = plain.create_signing_key()
-    plain.close()
-    client = StreamClient(
-        api_base=emulator.api_base,
-        account_id="emulator-account",
-        api_token="emulator-token",
-        customer_base_url=emulator.url,
-        signing_key_id=key["id"],
-        signing_key_pem=key["pem"],
+    stand_in = StandIn(emulator.url, signed_stream, uid, expired + "?startTime=12", start=12)
+    with watch_page(stand_in) as base:
+        page.goto(f"{base}/watch")
+        page.wait_for_function(
+            "document.querySelector('[data-player]').dataset.refreshes === '1'", timeout=15_000
+        )
+        iframe_src = page.locator("[data-player] iframe").get_attribute("src")
+        assert "startTime=12" in iframe_src and "autoplay" not in iframe_src
+        play_muted(page)
+        page.wait_for_function(f"{PLAYER}.player.currentTime > 12.5", timeout=20_000)
+        assert page.locator("[data-player-status]").is_hidden()
+    assert len(stand_in.sent("access-url")) == 1
+
+
+def test_player_says_why_it_cannot_reconnect(emulator, signed_stream, uid, page):
+    expired = signed_stream.iframe_url(
+        signed_stream.sign_token(uid, expiry_seconds=60, user_id=1, now=int(time.time()) - 3600)
     )
-    yield client
-    client.close()
-
-
-def ready_uid(client, path, polls=600):
-    """Upload `path` as a protected video and wait until it is ready."""
-    uid = client.upload_video(path, {"title": "Kata", "require_signed_urls": True})["uid"]
-    for _ in range(polls):
-        if client.get_video(uid)["status"]["state"] == "ready":
-            return uid
-        time.sleep(0.1)
-    raise AssertionError("video never became ready")
-
-
-@contextmanager
-def pages_served(pages):
-    """Serve fixed HTML pages (path → text) on a free loopback port; yields the port."""
-
-    @Request.application
-    def app(request):
-        if request.path not in pages:
-            return Response("missing", status=404)
-        return Response(pages[request.path], mimetype="text/html")
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
-
-
-def host_page(emulator_url, iframe_src, stranger_url):
-    """A page on another origin embedding the player and the SDK, as the watch page does."""
-    return f"""<!doctype html><html><body>
-<iframe id="stream-player" src="{iframe_src}" allow="autoplay" width="320" height="240"></iframe>
-<iframe id="stranger" name="stranger" src="{stranger_url}" width="10" height="10"></iframe>
-<script src="{emulator_url}/embed/sdk.latest.js"></script>
-<script>
-  window.seen = [];
-  window.player = Stream(document.getElementById("stream-player"));
-  ["play", "playing", "pause", "timeupdate", "seeked", "loadedmetadata", "ended", "error"].forEach(
-    (name) => player.addEventListener(name, (event) => seen.push(event.type)));
-</script></body></html>"""
-
-
-# A page on a third origin trying to drive the player, and to pass itself off as the player.
-STRANGER = """<!doctype html><script>
-  window.attack = () => {
-    const player = parent.frames[0], message = {protocol: "stream-emulator-player"};
-    player.postMessage({...message, type: "hello"}, "*");
-    player.postMessage({...message, type: "call", method: "pause", id: 99}, "*");
-    player.postMessage({...message, type: "set", name: "currentTime", value: 1}, "*");
-    parent.postMessage({...message, type: "ready"}, "*");
-    parent.postMessage({...message, type: "event", event: "ended", state: {currentTime: 999, ended: true}}, "*");
-  };
-</script>"""
-
-
-@contextmanager
-def embedding_page(emulator_url, iframe_src):
-    """The embedding page on one origin (127.0.0.1) and the stranger on another (localhost)."""
-    pages = {"/stranger": STRANGER}
-    with pages_served(pages) as port:
-        pages["/"] = host_page(emulator_url, iframe_src, f"http://localhost:{port}/stranger")
-        yield f"http://127.0.0.1:{port}/"
-
-
-def test_emulator_sdk_drives_the_player_across_origins(emulator, signed_stream, long_video, page):
-    uid = ready_uid(signed_stream, long_video)
-    src = signed_stream.generate_signed_url(uid, expiry_seconds=600, user_id=1) + "?startTime=3"
-    with embedding_page(emulator.url, src) as url:
-        page.goto(url)
-        drive_the_player(page)
-
-
-def drive_the_player(page):
-
-    page.evaluate("player.muted = true")
-    assert page.evaluate("player.play().then(() => 'played')") == "played"
-    page.wait_for_function("player.currentTime > 3.3 && !player.paused", timeout=20_000)
-    assert 3 <= page.evaluate("player.currentTime") < 15  # started at startTime=3
-    assert page.evaluate("player.duration") == pytest.approx(30, abs=0.5)
-    assert page.evaluate("player.muted") is True
-    assert {"play", "playing", "timeupdate"} <= set(page.evaluate("seen"))
-
-    page.evaluate("player.currentTime = 20")
-    page.wait_for_function("player.currentTime >= 20", timeout=10_000)
-    assert "seeked" in page.evaluate("seen")
-
-    # A stranger frame's messages change nothing on either side: still playing on from 20 s.
-    page.frame(name="stranger").evaluate("attack()")
-    page.wait_for_timeout(500)
-    page.wait_for_function("player.currentTime > 20.3 && !player.paused", timeout=10_000)
-    assert "ended" not in page.evaluate("seen") and page.evaluate("player.ended") is False
-
-    page.evaluate("player.pause()")
-    page.wait_for_function("player.paused === true", timeout=10_000)
-    paused_at = page.evaluate("player.currentTime")
-    assert 20 < paused_at < 25
-    video = page.frame_locator("#stream-player").locator("video")
-    assert video.evaluate("v => v.paused") is True
-    assert video.evaluate("v => v.currentTime") == pytest.approx(paused_at, abs=0.3)
-
-    page.evaluate("player.addEventListener('pause', window.extra = () => seen.push('extra'))")
-    page.evaluate("player.removeEventListener('pause', window.extra)")
-    page.evaluate("player.play().then(() => player.pause())")
-    page.wait_for_function("seen.filter((name) => name === 'pause').length === 2", timeout=10_000)
-    assert "extra" not in page.evaluate("seen")
-
-
-def test_emulator_sdk_reports_an_error_for_an_expired_token(emulator, signed_stream, long_video, page):
-    uid = ready_uid(signed_stream, long_video)
-    an_hour_ago = int(time.time()) - 3600
-    token = signed_stream.sign_token(uid, expiry_seconds=60, user_id=1, now=an_hour_ago)
-    expired = signed_stream.iframe_url(token)
-    with embedding_page(emulator.url, expired) as url:
-        page.goto(url)
-        page.wait_for_function("seen.includes('error')", timeout=10_000)
-    assert page.evaluate("player.play().then(() => 'played', (error) => error.name)") == "NotSupportedError"
+    stand_in = StandIn(emulator.url, signed_stream, uid, expired)
+    stand_in.access_status = 403
+    with watch_page(stand_in) as base:
+        page.goto(f"{base}/watch")
+        status = page.locator("[data-player-status]")
+        page.wait_for_function(
+            "document.querySelector('[data-player-status]')?.textContent.includes('no longer includes')",
+            timeout=15_000,
+        )
+        assert status.is_visible()
+        assert status.get_attribute("aria-live") == "polite" and status.get_attribute("role") == "status"
+    assert len(stand_in.sent("access-url")) == 1

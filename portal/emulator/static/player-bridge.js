@@ -21,6 +21,7 @@
   var container = document.querySelector(".stream-player");
   var parentOrigin = null;
   var failure = null;
+  var pageId = String(Math.random()).slice(2) + String(Date.now());
 
   if (container && container.dataset.error) {
     failure = { status: Number(container.dataset.errorStatus) || 0, message: container.dataset.error };
@@ -93,8 +94,7 @@
     if (!data || typeof data !== "object" || data.protocol !== PROTOCOL) return;
     if (data.type === "hello") {
       parentOrigin = event.origin;
-      post({ type: "ready" });
-      if (failure) post({ type: "event", event: "error", error: failure });
+      post({ type: "ready", page: pageId, failure: failure });
       return;
     }
     if (event.origin !== parentOrigin) return;

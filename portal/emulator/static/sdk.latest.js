@@ -59,6 +59,7 @@
     var queue = [];
     var nextId = 1;
     var connected = false;
+    var page = null;
     var player = {};
 
     function expectedOrigin() {
@@ -79,9 +80,18 @@
       else queue.push(message);
     }
 
+    function showsHostPage() {
+      // Before the player page arrives the iframe holds about:blank, on this page's own origin.
+      try {
+        return Boolean(iframe.contentWindow && iframe.contentWindow.location.href);
+      } catch (error) {
+        return false; // another origin's page: the player
+      }
+    }
+
     function hello() {
       connected = false;
-      post({ type: "hello" });
+      if (!showsHostPage()) post({ type: "hello" });
     }
 
     function dispatch(name, detail) {
@@ -117,6 +127,10 @@
       } else if (data.type === "ready") {
         connected = true;
         queue.splice(0).forEach(post);
+        if (data.page !== page) {
+          page = data.page; // a page that could not play says so once, to each player object
+          if (data.failure) dispatch("error", data.failure);
+        }
       } else if (data.type === "event" && typeof data.event === "string") {
         dispatch(data.event, data.error || null);
       } else if (data.type === "result") {
@@ -162,7 +176,9 @@
     };
 
     window.addEventListener("message", receive);
-    iframe.addEventListener("load", hello);
+    iframe.addEventListener("load", function () {
+      if (!connected) hello();
+    });
     hello();
     return player;
   }
