@@ -93,6 +93,20 @@ class Config:
     STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", 4)
     STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
 
+    # Library and playback
+    # Tokens end 5 minutes inside Cloudflare's 24 h cap, so clock skew cannot push one past it.
+    PLAYBACK_TOKEN_MAX_SECONDS = 24 * 3600 - 300
+    PLAYBACK_TOKEN_SECONDS = _env_int("PLAYBACK_TOKEN_SECONDS", 24 * 3600 - 300)
+    # Thumbnails of protected videos: one token per video per hour, shared by everyone who may see it.
+    THUMBNAIL_TOKEN_SECONDS = 2 * 3600
+    LIBRARY_PAGE_SIZE = 24
+    API_MEDIA_MAX_PER_PAGE = 100
+    LIBRARY_SEARCH_MAX_LENGTH = 200
+    CONTINUE_WATCHING_LIMIT = 12
+    RELATED_VIDEOS_LIMIT = 6
+    # A video watched past this share of its duration counts as finished.
+    WATCH_FINISHED_FRACTION = 0.9
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

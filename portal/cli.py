@@ -68,7 +68,7 @@ def seed_demo_command():
 @with_appcontext
 def seed_demo_videos_command(timeout):
     """Upload a few demo videos to Stream and record them (development only)."""
-    from portal.demo_media import upload_demo_videos, wait_until_processed
+    from portal.demo_media import add_demo_captions, upload_demo_videos, wait_until_processed
     from portal.models import User
 
     if current_app.config.get("ENV_NAME") == "production":
@@ -80,6 +80,8 @@ def seed_demo_videos_command(timeout):
     created = upload_demo_videos(stream, owner, os.path.join(current_app.config["UPLOAD_DIR"], "demo"))
     db.session.commit()
     pending = wait_until_processed(stream, created, timeout=timeout)
+    db.session.commit()
+    add_demo_captions(stream, created)
     db.session.commit()
     click.echo(
         f"Demo videos: {len(created)} uploaded"

@@ -1,5 +1,6 @@
 """Demo videos for development: short clips made with the bundled ffmpeg, pushed to Stream, and
-recorded as media assets (one public, one members-only, one premium linked to a training session)."""
+recorded as media assets with tags and captions: public, members-only and each tier, some linked
+to a training session or an event, so a fresh library has something to browse."""
 
 import logging
 import os
@@ -12,7 +13,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import (
+    Caption,
     EntityType,
+    Event,
     MediaAccessLevel,
     MediaAsset,
     MediaAssetStatus,
@@ -32,6 +35,7 @@ DEMO_VIDEOS = [
         "required_tier": None,
         "tags": ["welcome"],
         "description": "A short public greeting: what the video library offers members.",
+        "captions": {"en": "Welcome to the association", "de": "Willkommen im Verband"},
     },
     {
         "title": "Basic stances, part 1",
@@ -40,6 +44,7 @@ DEMO_VIDEOS = [
         "required_tier": None,
         "tags": ["stances", "beginner"],
         "description": "Front stance, back stance and horse stance, for every signed-in member.",
+        "captions": {"en": "Front stance", "fr": "Position avant"},
     },
     {
         "title": "Spring seminar: joint locks",
@@ -49,6 +54,44 @@ DEMO_VIDEOS = [
         "tags": ["seminar", "joint-locks"],
         "description": "Recording of the spring seminar, for premium and lifetime members.",
         "session": "Spring seminar: joint locks",
+        "captions": {"en": "Wrist lock from a grab"},
+    },
+    {
+        "title": "Basic stances, part 2",
+        "source": "testsrc",
+        "access_level": MediaAccessLevel.MEMBERS_ONLY,
+        "required_tier": None,
+        "tags": ["stances", "beginner"],
+        "description": "Cat stance and crane stance, and moving between them.",
+        "captions": {"en": "Cat stance"},
+    },
+    {
+        "title": "Heian Shodan, step by step",
+        "source": "mandelbrot",
+        "access_level": MediaAccessLevel.TIER_SPECIFIC,
+        "required_tier": Tier.BASIC,
+        "tags": ["kata", "beginner"],
+        "description": "The first kata, broken into its 21 moves, for basic members and above.",
+        "captions": {"en": "Step one: down block", "ja": "下段払い"},
+    },
+    {
+        "title": "Sparring footwork drills",
+        "source": "life",
+        "access_level": MediaAccessLevel.PUBLIC,
+        "required_tier": None,
+        "tags": ["sparring", "drills"],
+        "description": "Three footwork drills to warm up before sparring; open to everyone.",
+        "event": "Open training day",
+    },
+    {
+        "title": "Grading day: black belt kata",
+        "source": "cellauto",
+        "access_level": MediaAccessLevel.TIER_SPECIFIC,
+        "required_tier": Tier.LIFETIME,
+        "tags": ["kata", "grading"],
+        "description": "The black belt candidates' kata from the autumn grading, for lifetime members.",
+        "event": "Autumn grading",
+        "captions": {"en": "Candidate one"},
     },
 ]
 
@@ -131,6 +174,11 @@ def upload_demo_videos(stream, owner, workdir):
             db.session.add(training_session)
             db.session.flush()
             asset.entity_type, asset.entity_id = EntityType.TRAINING_SESSION, training_session.id
+        if spec.get("event"):
+            event = Event(title=spec["event"], starts_at=datetime.now(UTC) - timedelta(days=30))
+            db.session.add(event)
+            db.session.flush()
+            asset.entity_type, asset.entity_id = EntityType.EVENT, event.id
         db.session.add(asset)
         db.session.flush()
         created.append(asset)
@@ -149,3 +197,28 @@ def wait_until_processed(stream, assets, timeout=120, poll=0.5):
         if pending:
             time.sleep(poll)
     return pending
+
+
+LANGUAGE_LABELS = {"en": "English", "de": "Deutsch", "fr": "Français", "ja": "日本語"}
+
+
+def caption_vtt(text, seconds=6):
+    """A one-cue WebVTT track saying `text` for the whole clip."""
+    return f"WEBVTT\n\n00:00:00.000 --> 00:00:0{seconds}.000\n{text}\n".encode()
+
+
+def add_demo_captions(stream, assets):
+    """Upload each ready demo video's caption tracks to Stream and record them; returns how many."""
+    specs = {spec["title"]: spec for spec in DEMO_VIDEOS}
+    added = 0
+    for asset in assets:
+        if asset.status != MediaAssetStatus.READY:
+            continue
+        for language, text in specs.get(asset.title, {}).get("captions", {}).items():
+            if language in asset.caption_languages:
+                continue
+            stream.upload_captions(asset.stream_video_id, caption_vtt(text), language)
+            asset.captions.append(Caption(language=language, label=LANGUAGE_LABELS.get(language, language)))
+            added += 1
+    db.session.flush()
+    return added

@@ -28,16 +28,17 @@ def stream_frame_sources(config):
     return " ".join(sources) or "https://*.cloudflarestream.com"
 
 
-def content_security_policy(config, is_api):
-    """The Content-Security-Policy header for a response."""
+def content_security_policy(config, is_api, script_sources=()):
+    """The Content-Security-Policy header for a response (`script_sources`: what this view adds)."""
     frames = stream_frame_sources(config)
     if is_api:
         return "default-src 'none'; frame-ancestors 'none'"
+    scripts = " ".join(["'self'", *script_sources])
     return (
         "default-src 'self'; "
         f"img-src 'self' data: {frames}; "
         f"frame-src {frames}; "
-        "script-src 'self'; style-src 'self'; object-src 'none'; "
+        f"script-src {scripts}; style-src 'self'; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
     )
 
@@ -46,7 +47,10 @@ def add_security_headers(response):
     """Headers every response carries."""
     config = current_app.config
     is_api = is_api_request()
-    response.headers["Content-Security-Policy"] = content_security_policy(config, is_api)
+    # A view that loads a third-party script (the watch page: Stream's Player SDK) names its origin
+    # in g.csp_script_sources; every other page allows only its own scripts.
+    extra_scripts = g.get("csp_script_sources", ())
+    response.headers["Content-Security-Policy"] = content_security_policy(config, is_api, extra_scripts)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "DENY" if is_api else "SAMEORIGIN"

@@ -3,6 +3,7 @@
 import requests
 from sqlalchemy import func, select
 
+from portal.demo_media import DEMO_VIDEOS
 from portal.extensions import db
 from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, RecordingStatus, TrainingSession
 
@@ -15,10 +16,10 @@ def test_seed_demo_videos_uploads_processes_and_links_the_session(app_factory, e
         assert runner.invoke(args=["seed-demo"]).exit_code == 0
         result = runner.invoke(args=["seed-demo-videos", "--timeout", "60"])
         assert result.exit_code == 0, result.output
-        assert "3 uploaded, all processed" in result.output
+        assert f"{len(DEMO_VIDEOS)} uploaded, all processed" in result.output
 
         assets = db.session.scalars(select(MediaAsset).order_by(MediaAsset.title)).all()
-        assert [a.status for a in assets] == [MediaAssetStatus.READY] * 3
+        assert [a.status for a in assets] == [MediaAssetStatus.READY] * len(DEMO_VIDEOS)
         assert all(a.duration_seconds == 6 and (a.width, a.height) == (640, 360) for a in assets)
         stream = app.extensions["stream"]
         for asset in assets:
@@ -32,6 +33,13 @@ def test_seed_demo_videos_uploads_processes_and_links_the_session(app_factory, e
         assert session.recording_status == RecordingStatus.READY
         assert session.cloudflare_stream_id == premium.stream_video_id and session.video_url.endswith(".m3u8")
 
+        for asset in assets:
+            wanted = next(spec for spec in DEMO_VIDEOS if spec["title"] == asset.title).get("captions", {})
+            assert asset.caption_languages == sorted(wanted)
+            tracks = stream.list_captions(asset.stream_video_id)
+            assert sorted(track["language"] for track in tracks) == sorted(wanted)
+        assert len({tag for asset in assets for tag in asset.tags}) >= 8
+
         again = runner.invoke(args=["seed-demo-videos"])
         assert "0 uploaded" in again.output
-        assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == 3
+        assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == len(DEMO_VIDEOS)

@@ -200,8 +200,14 @@ class SigningKeys:
             raise TokenRejected(401, "token has no valid exp")
         if expires <= now:
             raise TokenRejected(401, "token expired")
-        if expires > now + MAX_TOKEN_LIFETIME + CLOCK_LEEWAY:
+        # Cloudflare's cap is 24 h from issuing, with no leeway: a token minted with the full 24 h on a
+        # clock running a little fast is refused, so the portal must mint inside the cap.
+        if expires > now + MAX_TOKEN_LIFETIME:
             raise TokenRejected(401, "token exp is more than 24 hours ahead")
+        if "iat" in claims:
+            issued = numeric_claim(claims["iat"])
+            if issued is None or expires - issued > MAX_TOKEN_LIFETIME:
+                raise TokenRejected(401, "token lives longer than 24 hours from its iat")
         if "nbf" in claims:
             not_before = numeric_claim(claims["nbf"])
             if not_before is None or not_before > now + CLOCK_LEEWAY:

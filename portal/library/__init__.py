@@ -1,11 +1,7 @@
-"""The members' side of the portal: the home page (the video library grows here)."""
+"""The members' side of the portal: the home page, the library grid and the watch page."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 
 bp = Blueprint("library", __name__)
 
-
-@bp.route("/")
-def index():
-    """Home page: what the visitor's account gives access to."""
-    return render_template("library/index.html")
+from portal.library import views  # noqa: E402,F401

@@ -13,6 +13,7 @@ from portal.models.enums import (
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
 from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
+from portal.models.watching import DailyView, WatchProgress
 
 __all__ = [
     "Caption",
@@ -30,4 +31,6 @@ __all__ = [
     "TrainingSession",
     "User",
     "WebhookDelivery",
+    "DailyView",
+    "WatchProgress",
 ]

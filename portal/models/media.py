@@ -31,6 +31,8 @@ class MediaAsset(db.Model):
     __table_args__ = (
         Index("ix_media_assets_library", "status", "access_level", "created_at"),
         Index("ix_media_assets_entity", "entity_type", "entity_id"),
+        Index("ix_media_assets_views", "status", "view_count"),
+        Index("ix_media_assets_title", "status", "title"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)

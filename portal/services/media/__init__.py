@@ -1,0 +1,1 @@
+"""The media library: the access policy (`access`), library queries, playback, continue watching."""

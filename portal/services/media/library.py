@@ -1,0 +1,265 @@
+"""Library queries: the grid (search, tag and session/event filters, sorts, pages), tags, related videos.
+
+Every query filters with the access policy's SQL clauses, so a list never holds what the caller
+may not see; a page costs a fixed number of statements whatever the library's size.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, desc, exists, func, literal, or_, select, union_all
+
+from portal.extensions import db
+from portal.models import EntityType, Event, MediaAsset, MediaAssetStatus, MediaTag, TrainingSession
+from portal.services.media import access
+
+SORTS = {
+    "newest": (desc(MediaAsset.created_at), desc(MediaAsset.id)),
+    "most_viewed": (desc(MediaAsset.view_count), desc(MediaAsset.created_at), desc(MediaAsset.id)),
+    "title": (MediaAsset.title, MediaAsset.id),
+}
+SORT_LABELS = {"newest": "Newest", "most_viewed": "Most viewed", "title": "Title"}
+
+
+class LibraryQueryError(ValueError):
+    """A library filter the caller got wrong; carries the parameter's name."""
+
+    def __init__(self, parameter, message):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass
+class LibraryQuery:
+    """What the caller asked for: search text, filters, sort and page."""
+
+    q: str = ""
+    tag: str | None = None
+    entity_type: EntityType | None = None
+    entity_id: str | None = None
+    status: MediaAssetStatus | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 24
+
+
+@dataclass
+class LibraryPage:
+    """One page of results: (asset, decision) pairs and the total the filters match."""
+
+    entries: list
+    total: int
+    page: int
+    per_page: int
+    tags: dict = field(default_factory=dict)
+
+    @property
+    def pages(self):
+        """How many pages the results fill (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def like_pattern(text):
+    """`%text%` with LIKE's wildcards and the escape character taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_clause(text):
+    """Title, description or a tag contains `text` (case-insensitive, wildcards literal)."""
+    pattern = like_pattern(text.strip().lower())
+    tag_match = exists().where(MediaTag.asset_id == MediaAsset.id, MediaTag.tag.like(pattern, escape="\\"))
+    return or_(
+        func.lower(MediaAsset.title).like(pattern, escape="\\"),
+        func.lower(MediaAsset.description).like(pattern, escape="\\"),
+        tag_match,
+    )
+
+
+def filters(user, query):
+    """The WHERE clause for the caller and the query: the policy first, then the filters."""
+    clauses = [access.visible_assets_clause(user), access.status_clause(user, query.status)]
+    if query.q.strip():
+        clauses.append(search_clause(query.q))
+    if query.tag:
+        clauses.append(
+            exists().where(MediaTag.asset_id == MediaAsset.id, MediaTag.tag == query.tag.strip().lower())
+        )
+    if query.entity_type is not None:
+        clauses.append(MediaAsset.entity_type == query.entity_type)
+    if query.entity_id:
+        clauses.append(MediaAsset.entity_id == query.entity_id)
+    return and_(*clauses)
+
+
+def tags_for(asset_ids):
+    """{asset id: [tags]} for many assets in one statement."""
+    tags = {asset_id: [] for asset_id in asset_ids}
+    if asset_ids:
+        rows = db.session.execute(
+            select(MediaTag.asset_id, MediaTag.tag)
+            .where(MediaTag.asset_id.in_(asset_ids))
+            .order_by(MediaTag.asset_id, MediaTag.tag)
+        )
+        for asset_id, tag in rows:
+            tags[asset_id].append(tag)
+    return tags
+
+
+def search_library(user, query, extra_ids=()):
+    """One page of the library for the caller; tags of the page (and of `extra_ids`) in one go."""
+    where = filters(user, query)
+    total = db.session.scalar(select(func.count()).select_from(MediaAsset).where(where))
+    assets = []
+    if total and (query.page - 1) * query.per_page < total:
+        assets = db.session.scalars(
+            select(MediaAsset)
+            .where(where)
+            .order_by(*SORTS[query.sort])
+            .limit(query.per_page)
+            .offset((query.page - 1) * query.per_page)
+        ).all()
+    entries = [(asset, access.visibility(user, asset)) for asset in assets]
+    tags = tags_for([asset.id for asset in assets] + list(extra_ids))
+    return LibraryPage(entries, total or 0, query.page, query.per_page, tags)
+
+
+@dataclass
+class Facets:
+    """What the filter lists offer: the most used tags, and the sessions and events with videos."""
+
+    tags: list
+    entities: list  # [(EntityType, id, title)]
+
+
+def library_facets(user, tag_limit=30, entity_limit=50):
+    """Tags and sessions/events among the videos the caller may see, in one statement."""
+    visible = access.visible_assets_clause(user)
+    tags = (
+        select(
+            literal("tag").label("kind"), MediaTag.tag.label("value"), literal(None, db.String).label("title")
+        )
+        .join(MediaAsset, MediaAsset.id == MediaTag.asset_id)
+        .where(visible)
+        .group_by(MediaTag.tag)
+        .order_by(desc(func.count()), MediaTag.tag)
+        .limit(tag_limit)
+        .subquery()
+    )
+    title = func.coalesce(TrainingSession.title, Event.title)
+    entities = (
+        select(
+            MediaAsset.entity_type.label("kind"), MediaAsset.entity_id.label("value"), title.label("title")
+        )
+        .outerjoin(
+            TrainingSession,
+            and_(
+                MediaAsset.entity_type == EntityType.TRAINING_SESSION,
+                TrainingSession.id == MediaAsset.entity_id,
+            ),
+        )
+        .outerjoin(Event, and_(MediaAsset.entity_type == EntityType.EVENT, Event.id == MediaAsset.entity_id))
+        .where(visible, MediaAsset.entity_id.is_not(None), title.is_not(None))
+        .group_by(MediaAsset.entity_type, MediaAsset.entity_id, title)
+        .order_by(title)
+        .limit(entity_limit)
+        .subquery()
+    )
+    rows = db.session.execute(union_all(select(tags), select(entities)))
+    facets = Facets([], [])
+    for kind, value, entity_title_ in rows:
+        if kind == "tag":
+            facets.tags.append(value)
+        else:
+            facets.entities.append((EntityType(kind), value, entity_title_))
+    return facets
+
+
+def entity_title(entity_type, entity_id):
+    """The title of the training session or event a video belongs to, or None."""
+    model = {EntityType.TRAINING_SESSION: TrainingSession, EntityType.EVENT: Event}.get(entity_type)
+    if model is None or not entity_id:
+        return None
+    return db.session.scalar(select(model.title).where(model.id == entity_id))
+
+
+def related_videos(user, asset, limit=6):
+    """Other videos sharing a tag with `asset` that the caller may play, most shared tags first."""
+    tags = asset.tags
+    if not tags:
+        return []
+    shared = func.count(MediaTag.tag).label("shared")
+    ranked = (
+        select(MediaTag.asset_id, shared)
+        .where(MediaTag.tag.in_(tags), MediaTag.asset_id != asset.id)
+        .group_by(MediaTag.asset_id)
+        .subquery()
+    )
+    return db.session.scalars(
+        select(MediaAsset)
+        .join(ranked, ranked.c.asset_id == MediaAsset.id)
+        .where(access.playable_assets_clause(user))
+        .order_by(desc(ranked.c.shared), desc(MediaAsset.created_at))
+        .limit(limit)
+    ).all()
+
+
+def _positive_int(args, name, default, maximum=None):
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise LibraryQueryError(name, f"'{name}' must be a positive whole number.")
+    value = int(raw)
+    if value < 1:
+        raise LibraryQueryError(name, f"'{name}' must be at least 1.")
+    if maximum is not None and value > maximum:
+        raise LibraryQueryError(name, f"'{name}' must be at most {maximum}.")
+    return value
+
+
+def _choice(args, name, enum_class):
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return enum_class(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum_class)
+        raise LibraryQueryError(name, f"'{name}' must be one of: {allowed}.") from None
+
+
+def parse_library_args(args, config, per_page_default):
+    """A LibraryQuery from query-string arguments (a mapping of strings); LibraryQueryError if wrong."""
+    q = args.get("q") or ""
+    if len(q) > config["LIBRARY_SEARCH_MAX_LENGTH"]:
+        raise LibraryQueryError(
+            "q", f"Search text is limited to {config['LIBRARY_SEARCH_MAX_LENGTH']} characters."
+        )
+    if "\x00" in q:
+        raise LibraryQueryError("q", "Search text must not contain NUL characters.")
+    tag = (args.get("tag") or "").strip().lower() or None
+    if tag is not None and (len(tag) > 64 or "\x00" in tag):
+        raise LibraryQueryError("tag", "'tag' is not a tag.")
+    entity_id = (args.get("entity_id") or "").strip() or None
+    if entity_id is not None and len(entity_id) > 36:
+        raise LibraryQueryError("entity_id", "'entity_id' is not an id.")
+    sort = args.get("sort") or "newest"
+    if sort not in SORTS:
+        raise LibraryQueryError("sort", "'sort' must be one of: " + ", ".join(SORTS) + ".")
+    return LibraryQuery(
+        q=q,
+        tag=tag,
+        entity_type=_choice(args, "entity_type", EntityType),
+        entity_id=entity_id,
+        status=_choice(args, "status", MediaAssetStatus),
+        sort=sort,
+        page=_positive_int(args, "page", 1, maximum=100_000),
+        per_page=_positive_int(args, "per_page", per_page_default, maximum=config["API_MEDIA_MAX_PER_PAGE"]),
+    )
+
+
+def find_asset(asset_id):
+    """The asset with this id, or None (malformed ids included); callers then ask the policy."""
+    if not isinstance(asset_id, str) or not 1 <= len(asset_id) <= 36:
+        return None
+    return db.session.get(MediaAsset, asset_id)
