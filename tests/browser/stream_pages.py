@@ -21,7 +21,7 @@ def long_video(tmp_path_factory):
 
 @pytest.fixture
 def signed_stream(emulator):
-    """A StreamClient on the emulator holding a signing key."""
+    """A StreamClient on the emulator holding a signing key (its id and PEM as .signing_key_id/_pem)."""
     plain = StreamClient(
         api_base=emulator.api_base,
         account_id="emulator-account",
@@ -38,6 +38,7 @@ def signed_stream(emulator):
         signing_key_id=key["id"],
         signing_key_pem=key["pem"],
     )
+    client.signing_key_pem = key["pem"]
     yield client
     client.close()
 
