@@ -16,6 +16,41 @@ def _env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+# Cloudflare Stream defaults: the one home of every Stream default. The config classes below read the
+# environment over them; portal.services.stream (client, tus, settings) imports them from here.
+CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
+STREAM_BACKENDS = ("emulator", "cloudflare")
+STREAM_DEFAULTS = {
+    "STREAM_BACKEND": "emulator",
+    "STREAM_EMULATOR_PORT": 8788,
+    "CLOUDFLARE_API_BASE": CLOUDFLARE_API_BASE,
+    "CLOUDFLARE_GRAPHQL_URL": CLOUDFLARE_API_BASE + "/graphql",
+    "STREAM_HTTP_TIMEOUT": 30,
+    "STREAM_MAX_RETRIES": 4,
+    "STREAM_TUS_CHUNK_SIZE": 50 * MIB,  # Cloudflare's recommendation
+}
+
+
+def emulator_stream_defaults(port):
+    """What the `emulator` backend defaults to: the local emulator's API, account, token and root."""
+    root = f"http://127.0.0.1:{port}"
+    return {
+        "CLOUDFLARE_API_BASE": root + "/client/v4",
+        "CLOUDFLARE_GRAPHQL_URL": root + "/client/v4/graphql",
+        "CLOUDFLARE_ACCOUNT_ID": "emulator-account",
+        "CLOUDFLARE_STREAM_API_TOKEN": "emulator-token",
+        "STREAM_CUSTOMER_BASE_URL": root,
+    }
+
+
+def stream_defaults(backend, emulator_port=None):
+    """Every Stream default for a backend (the emulator's own values included for `emulator`)."""
+    defaults = dict(STREAM_DEFAULTS)
+    if backend == "emulator":
+        defaults.update(emulator_stream_defaults(emulator_port or STREAM_DEFAULTS["STREAM_EMULATOR_PORT"]))
+    return defaults
+
+
 def database_url(url):
     """Return a SQLAlchemy URL, choosing the psycopg 3 driver for PostgreSQL URLs."""
     if url.startswith("postgres://"):
@@ -56,8 +91,10 @@ class Config:
     # The CSRF token is tied to the session, which ends 12 h after sign-in; no shorter limit, so a
     # page left open during a long upload keeps working.
     WTF_CSRF_TIME_LIMIT = None
-    # CSRF is checked by portal.security.protect_from_csrf, which exempts the signed webhook and
-    # bearer-token API calls.
+    # CSRF is checked by portal.security.protect_from_csrf on every unsafe request except: the
+    # webhooks blueprint (its signature authenticates it), POST /api/auth/login (JSON only, which a
+    # cross-site form cannot send without a CORS preflight, and it uses no existing session), and
+    # API calls carrying a bearer token (no cookie is involved).
     WTF_CSRF_CHECK_DEFAULT = False
     MAX_CONTENT_LENGTH = 210 * MIB
 
@@ -73,14 +110,16 @@ class Config:
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
 
-    # Cloudflare Stream
-    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "emulator")
-    STREAM_EMULATOR_PORT = _env_int("STREAM_EMULATOR_PORT", 8788)
+    # Cloudflare Stream (defaults in STREAM_DEFAULTS above). STREAM_SETTINGS_FILE is the one overlay:
+    # what `flask stream setup --save` writes; portal.services.stream.settings.apply_settings_file
+    # merges it at start-up into the keys the environment leaves unset (see its docstring).
+    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", STREAM_DEFAULTS["STREAM_BACKEND"])
+    STREAM_EMULATOR_PORT = _env_int("STREAM_EMULATOR_PORT", STREAM_DEFAULTS["STREAM_EMULATOR_PORT"])
     STREAM_EMULATOR_DIR = os.path.join(INSTANCE_DIR, "stream-emulator")
     STREAM_SETTINGS_FILE = os.path.join(INSTANCE_DIR, "stream-settings.json")
-    CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", "https://api.cloudflare.com/client/v4")
+    CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", STREAM_DEFAULTS["CLOUDFLARE_API_BASE"])
     CLOUDFLARE_GRAPHQL_URL = os.environ.get(
-        "CLOUDFLARE_GRAPHQL_URL", "https://api.cloudflare.com/client/v4/graphql"
+        "CLOUDFLARE_GRAPHQL_URL", STREAM_DEFAULTS["CLOUDFLARE_GRAPHQL_URL"]
     )
     CLOUDFLARE_ACCOUNT_ID = os.environ.get("CLOUDFLARE_ACCOUNT_ID")
     CLOUDFLARE_STREAM_API_TOKEN = os.environ.get("CLOUDFLARE_STREAM_API_TOKEN")
@@ -89,9 +128,9 @@ class Config:
     CLOUDFLARE_STREAM_SIGNING_KEY_ID = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY_ID")
     CLOUDFLARE_STREAM_SIGNING_KEY = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY")
     CLOUDFLARE_STREAM_WEBHOOK_SECRET = os.environ.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET")
-    STREAM_HTTP_TIMEOUT = _env_int("STREAM_HTTP_TIMEOUT", 30)
-    STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", 4)
-    STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
+    STREAM_HTTP_TIMEOUT = _env_int("STREAM_HTTP_TIMEOUT", STREAM_DEFAULTS["STREAM_HTTP_TIMEOUT"])
+    STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", STREAM_DEFAULTS["STREAM_MAX_RETRIES"])
+    STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", STREAM_DEFAULTS["STREAM_TUS_CHUNK_SIZE"])
 
     # Library and playback
     # Tokens end 5 minutes inside Cloudflare's 24 h cap, so clock skew cannot push one past it.
@@ -123,13 +162,15 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     DEBUG = False
-    _emulator = f"http://127.0.0.1:{Config.STREAM_EMULATOR_PORT}"
     if Config.STREAM_BACKEND == "emulator":
-        CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator + "/client/v4")
-        CLOUDFLARE_GRAPHQL_URL = os.environ.get("CLOUDFLARE_GRAPHQL_URL", _emulator + "/client/v4/graphql")
-        CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or "emulator-account"
-        CLOUDFLARE_STREAM_API_TOKEN = Config.CLOUDFLARE_STREAM_API_TOKEN or "emulator-token"
-        STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator
+        _emulator = emulator_stream_defaults(Config.STREAM_EMULATOR_PORT)
+        CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator["CLOUDFLARE_API_BASE"])
+        CLOUDFLARE_GRAPHQL_URL = os.environ.get("CLOUDFLARE_GRAPHQL_URL", _emulator["CLOUDFLARE_GRAPHQL_URL"])
+        CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or _emulator["CLOUDFLARE_ACCOUNT_ID"]
+        CLOUDFLARE_STREAM_API_TOKEN = (
+            Config.CLOUDFLARE_STREAM_API_TOKEN or _emulator["CLOUDFLARE_STREAM_API_TOKEN"]
+        )
+        STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator["STREAM_CUSTOMER_BASE_URL"]
 
 
 class TestConfig(DevelopmentConfig):

@@ -12,7 +12,7 @@ import time
 import requests
 
 from config import DevelopmentConfig
-from portal.cli import DEMO_ACCOUNTS, DEMO_PASSWORD
+from portal.commands.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.redis_runtime import EmbeddedRedis
 
 
@@ -44,8 +44,9 @@ class DevStack:
         self.children.append((name, process))
         return process
 
-    def flask(self, *args):
-        return subprocess.run([sys.executable, "-m", "flask", *args], env=self.env, check=True)
+    def flask(self, *args, **env):
+        """Run one `flask` command to completion (with extra environment variables, if given)."""
+        return subprocess.run([sys.executable, "-m", "flask", *args], env={**self.env, **env}, check=True)
 
     def start(self):
         """Redis, then the emulator (and its signing key + webhook), then the worker and the web server."""
@@ -62,13 +63,13 @@ class DevStack:
             )
             if not _wait_for(f"http://127.0.0.1:{self.emulator_port}/__emulator__/health"):
                 raise RuntimeError("the Stream emulator did not start")
+            # The emulator posts to this server; the command builds the webhook URL with url_for.
             self.flask(
                 "stream",
                 "setup",
                 "--save",
                 DevelopmentConfig.STREAM_SETTINGS_FILE,
-                "--webhook-url",
-                f"http://127.0.0.1:{self.port}/api/webhooks/cloudflare/stream",
+                PORTAL_BASE_URL=f"http://127.0.0.1:{self.port}",
             )
             self.flask("seed-demo-videos")
         self.spawn("worker", "-m", "flask", "worker")

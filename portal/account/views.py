@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.account import bp
 from portal.account.forms import ChangePasswordForm
-from portal.auth.signin import start_session
+from portal.auth.session import start_session
 from portal.extensions import db, limiter
 
 

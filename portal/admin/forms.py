@@ -1,7 +1,15 @@
 """Forms of the people-management screens."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.models import Role, Tier
@@ -35,6 +43,6 @@ class UserEditForm(FlaskForm):
 
 
 class ActivationForm(FlaskForm):
-    """The one-button deactivate / reactivate form."""
+    """The one-button deactivate / reactivate form (the button, naming the account, is in the template)."""
 
-    submit = SubmitField("Apply")
+    active = HiddenField()  # "1" reactivates, anything else deactivates

@@ -1,9 +1,8 @@
 """POST /api/auth/login: a bearer token for scripts."""
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 
 from portal.api import bp
-from portal.api.parsing import json_object, required_string
 from portal.auth.access import api_login_required, api_user
 from portal.auth.signin import (
     authenticate,
@@ -14,10 +13,12 @@ from portal.auth.signin import (
 )
 from portal.auth.tokens import issue_access_token
 from portal.errors import APIError
-from portal.extensions import limiter
+from portal.extensions import csrf, limiter
+from portal.parsing import json_object, required_string
 
 
 @bp.route("/auth/login", methods=["POST"])
+@csrf.exempt  # JSON only (a cross-site form cannot send it without a CORS preflight); no session is used
 @limiter.limit(per_ip_limit)
 @limiter.limit(per_account_limit, key_func=login_account_key, deduct_when=failed_login)
 def api_login():
@@ -25,7 +26,7 @@ def api_login():
     data = json_object()
     email = required_string(data, "email", 254)
     password = required_string(data, "password", 256)
-    user = authenticate(email, password)
+    user = authenticate(email, password, request.remote_addr)
     if user is None:
         g.login_failed = True
         raise APIError(401, "invalid_credentials", "That email and password do not match an active account.")

@@ -1,14 +1,12 @@
-"""Signing in, request side: credentials checked alike for every wrong answer, the session, throttling."""
+"""Signing in: credentials checked alike for every wrong answer, and sign-in throttling."""
 
 import logging
-import time
-from datetime import UTC, datetime
 
-from flask import current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask import current_app, g, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.models import User, normalize_email
+from portal.parsing import json_body
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +22,19 @@ def _dummy_hash():
     return _DUMMY_HASHES[method]
 
 
-def authenticate(email, password):
-    """The active user with these credentials, or None (unknown, wrong or deactivated alike)."""
+def authenticate(email, password, client_address=None):
+    """The active user with these credentials, or None (unknown, wrong or deactivated alike).
+
+    `client_address` (the caller passes request.remote_addr) only goes into the log.
+    """
     # PostgreSQL cannot compare text containing NUL; no stored email has one.
     user = User.by_email(email) if email and "\x00" not in email else None
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
-        log.info("Failed sign-in for unknown account from %s", request.remote_addr)
+        log.info("Failed sign-in for unknown account from %s", client_address)
         return None
     if not user.check_password(password or ""):
-        log.info("Failed sign-in for user %s from %s", user.id, request.remote_addr)
+        log.info("Failed sign-in for user %s from %s", user.id, client_address)
         return None
     if not user.active:
         log.info("Sign-in refused for deactivated user %s", user.id)
@@ -41,28 +42,9 @@ def authenticate(email, password):
     return user
 
 
-def start_session(user, remember=False):
-    """Sign the user in with a fresh session (no fixation), stamped for the 12-hour cap."""
-    session.clear()
-    login_user(user, remember=remember)
-    session.permanent = True
-    session["signed_in_at"] = time.time()
-    user.last_login_at = datetime.now(UTC)
-
-
-def end_session(user):
-    """Sign out so that a saved copy of the session or remember-me cookie cannot sign in again."""
-    # Sessions live in the signed cookie, so only a new version can revoke a copy of it; this also
-    # ends the user's other sessions and bearer tokens.
-    user.session_version += 1
-    logout_user()
-
-
 def login_account_key():
     """Flask-Limiter key for per-account throttling: the email being tried."""
     if request.is_json:
-        from portal.api.parsing import json_body
-
         data = json_body()
         email = data.get("email") if isinstance(data, dict) else None
     else:

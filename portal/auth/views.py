@@ -2,19 +2,18 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
+from portal.auth.session import end_session, start_session
 from portal.auth.signin import (
     authenticate,
-    end_session,
     failed_login,
     login_account_key,
     per_account_limit,
     per_ip_limit,
-    start_session,
 )
 from portal.extensions import db, limiter
 
@@ -40,7 +39,7 @@ def login():
         return redirect(url_for("library.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(form.email.data, form.password.data, request.remote_addr)
         if user is not None:
             start_session(user, remember=form.remember.data)
             db.session.commit()
@@ -49,6 +48,14 @@ def login():
         g.login_failed = True
         flash("That email and password do not match an active account.", "error")
     return render_template("auth/login.html", form=form), 200
+
+
+@bp.app_context_processor
+def sign_out_form():
+    """The header's sign-out form, on pages rendered for a signed-in visitor (not, e.g., in a job)."""
+    if has_request_context() and current_user.is_authenticated:
+        return {"logout_form": LogoutForm()}
+    return {}
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,6 +1,6 @@
 """Accounts: people who sign in, with a role and a membership tier."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
@@ -9,12 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
+from portal.models.base import utcnow
 from portal.models.enums import Role, Tier, enum_column
-
-
-def utcnow():
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 def normalize_email(email):
