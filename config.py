@@ -141,6 +141,8 @@ class Config:
     LIBRARY_PAGE_SIZE = 24
     API_MEDIA_MAX_PER_PAGE = 100
     LIBRARY_SEARCH_MAX_LENGTH = 200
+    # The filter lists (tags, sessions and events) are kept this long per web process.
+    LIBRARY_FACETS_CACHE_SECONDS = 60
     CONTINUE_WATCHING_LIMIT = 12
     RELATED_VIDEOS_LIMIT = 6
     # A video watched past this share of its duration counts as finished.
@@ -182,6 +184,7 @@ class TestConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    LIBRARY_FACETS_CACHE_SECONDS = 0  # test apps share a database URI: no cross-test cache
 
 
 class ProductionConfig(Config):

@@ -58,14 +58,16 @@ def upgrade():
         )
 
     with op.batch_alter_table("media_assets", schema=None) as batch_op:
-        batch_op.create_index("ix_media_assets_title", ["status", "title"], unique=False)
-        batch_op.create_index("ix_media_assets_views", ["status", "view_count"], unique=False)
+        batch_op.create_index("ix_media_assets_newest", ["status", "created_at", "id"], unique=False)
+        batch_op.create_index("ix_media_assets_title", ["status", "title", "id"], unique=False)
+        batch_op.create_index("ix_media_assets_views", ["status", "view_count", "id"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("media_assets", schema=None) as batch_op:
         batch_op.drop_index("ix_media_assets_views")
         batch_op.drop_index("ix_media_assets_title")
+        batch_op.drop_index("ix_media_assets_newest")
 
     with op.batch_alter_table("watch_progress", schema=None) as batch_op:
         batch_op.drop_index("ix_watch_progress_user_recent")

@@ -73,8 +73,9 @@ def media_list():
     except library.LibraryQueryError as error:
         raise APIError(400, "invalid_parameter", str(error), parameter=error.parameter) from None
     results = library.search_library(user, query)
+    thumbnails = playback.Thumbnails(config)
     items = [
-        asset_summary(user, asset, decision, results.tags.get(asset.id, []), config)
+        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
     return jsonify(items=items, total=results.total, page=results.page, per_page=results.per_page)
@@ -85,7 +86,7 @@ def media_detail(asset_id):
     """One video as the caller may see it: 404 when unknown or invisible, locked fields when locked."""
     user = api_user()
     asset, decision = _visible_asset(user, asset_id)
-    summary = asset_summary(user, asset, decision, asset.tags, current_app.config)
+    summary = asset_summary(user, asset, decision, asset.tags, playback.Thumbnails(current_app.config))
     if decision.playable:
         summary["captions"] = [{"language": c.language, "label": c.label} for c in asset.captions]
         summary["entity_title"] = library.entity_title(asset.entity_type, asset.entity_id)
@@ -158,9 +159,10 @@ def continue_watching():
     config = current_app.config
     rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
     tags = library.tags_for([asset.id for asset, _ in rows])
+    thumbnails = playback.Thumbnails(config)
     items = []
     for asset, progress in rows:
-        item = asset_summary(user, asset, access.PLAYABLE, tags[asset.id], config)
+        item = asset_summary(user, asset, access.PLAYABLE, tags[asset.id], thumbnails)
         item.update(
             position_seconds=progress.position_seconds,
             duration_seconds=progress.duration_seconds or asset.duration_seconds,

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import abort, current_app, g, render_template, request
+from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth.session import unauthorized
@@ -13,16 +13,29 @@ from portal.services.media.presenting import asset_summary, duration_label
 log = logging.getLogger(__name__)
 
 
-def _continue_cards(user, rows, tags):
+def viewer():
+    """The signed-in user (or the anonymous one) itself, not the proxy: pages ask it many times."""
+    return current_user._get_current_object()
+
+
+def _continue_cards(user, rows, tags, thumbnails):
     """Continue-watching cards: (summary, percent watched) for the member's unfinished videos."""
     cards = []
     for asset, progress in rows:
-        summary = asset_summary(user, asset, access.PLAYABLE, tags.get(asset.id, []), current_app.config)
+        summary = asset_summary(user, asset, access.PLAYABLE, tags.get(asset.id, []), thumbnails)
         percent = 0
         if progress.duration_seconds:
             percent = min(100, int(100 * progress.position_seconds / progress.duration_seconds))
         cards.append((summary, percent))
     return cards
+
+
+def card_links():
+    """URL prefixes for cards, built once per page rather than once per card."""
+    return {
+        "watch": url_for("library.watch", asset_id="-")[:-1],
+        "tag": url_for("library.browse") + "?tag=",
+    }
 
 
 @bp.app_template_filter("duration")
@@ -34,14 +47,16 @@ def duration_filter(seconds):
 @bp.route("/")
 def index():
     """Home page: what the account opens, the way into the library, and continue watching."""
-    rows = watching.continue_watching(current_user, current_app.config["CONTINUE_WATCHING_LIMIT"])
-    return render_template("library/index.html", continue_cards=_continue_cards(current_user, rows, {}))
+    user = viewer()
+    rows = watching.continue_watching(user, current_app.config["CONTINUE_WATCHING_LIMIT"])
+    cards = _continue_cards(user, rows, {}, playback.Thumbnails(current_app.config))
+    return render_template("library/index.html", continue_cards=cards, links=card_links())
 
 
 @bp.route("/library")
 def browse():
     """The library grid: search, tag and session/event filters, sorting, pages; locked cards."""
-    config = current_app.config
+    config, user = current_app.config, viewer()
     args = request.args.to_dict()
     entity_type, _, entity_id = args.pop("entity", "").partition(":")
     if entity_id:  # the filter list sends "<type>:<id>" in one field
@@ -53,16 +68,19 @@ def browse():
         problem = None
     except library.LibraryQueryError as error:
         query, problem = library.LibraryQuery(per_page=config["LIBRARY_PAGE_SIZE"]), str(error)
-    progress_rows = watching.continue_watching(current_user, config["CONTINUE_WATCHING_LIMIT"])
+    progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
     results = library.LibraryPage([], 0, 1, query.per_page)
     if problem is None:
-        results = library.search_library(current_user, query, extra_ids=[a.id for a, _ in progress_rows])
+        results = library.search_library(user, query, extra_ids=[a.id for a, _ in progress_rows])
+    thumbnails = playback.Thumbnails(config)
     cards = [
-        asset_summary(current_user, asset, decision, results.tags.get(asset.id, []), config)
+        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
-    continue_cards = _continue_cards(current_user, progress_rows, results.tags)
-    facets = library.library_facets(current_user)
+    continue_cards = _continue_cards(user, progress_rows, results.tags, thumbnails)
+    facets = library.cached_facets(
+        user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
+    )
     status = 400 if problem else 200
     return render_template(
         "library/browse.html",
@@ -73,15 +91,16 @@ def browse():
         facets=facets,
         sorts=library.SORT_LABELS,
         problem=problem,
+        links=card_links(),
     ), status
 
 
 @bp.route("/watch/<asset_id>")
 def watch(asset_id):
     """The watch page: the signed Stream player for who may play it, a locked panel for the rest."""
-    config = current_app.config
+    config, user = current_app.config, viewer()
     asset = library.find_asset(asset_id)
-    decision = access.visibility(current_user, asset)
+    decision = access.visibility(user, asset)
     if not decision.visible:
         abort(404)
     context = {
@@ -100,18 +119,20 @@ def watch(asset_id):
             decision.required_tier,
         )
         return render_template("library/watch.html", **context), 403
-    related = library.related_videos(current_user, asset, config["RELATED_VIDEOS_LIMIT"])
+    related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
     related_tags = library.tags_for([item.id for item in related])
+    thumbnails = playback.Thumbnails(config)
     context["related"] = [
-        asset_summary(current_user, item, access.PLAYABLE, related_tags[item.id], config) for item in related
+        asset_summary(user, item, access.PLAYABLE, related_tags[item.id], thumbnails) for item in related
     ]
+    context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
-        start = watching.resume_position(current_user, asset)
+        start = watching.resume_position(user, asset)
         caption = playback.caption_language_for(asset, list(request.accept_languages))
         try:
             player = playback.signed_player(
                 asset,
-                current_user.id if access.is_member(current_user) else None,
+                user.id if access.is_member(user) else None,
                 playback.token_lifetime(config),
                 start_time=start,
                 caption_language=caption,
@@ -122,7 +143,7 @@ def watch(asset_id):
         sdk_url = playback.sdk_script_url(config)
         g.csp_script_sources = [sdk_url]  # the script itself, not its whole origin
         context.update(player=player, start_time=start, caption_language=caption, sdk_url=sdk_url)
-        if access.is_staff(current_user):
+        if access.is_staff(user):
             public = asset.access_level.value == "public"
             context["embed_code"] = playback.embed_code(asset, None if public else player.token)
     return render_template("library/watch.html", **context)

@@ -25,8 +25,10 @@ class MediaAsset(db.Model):
     __table_args__ = (
         Index("ix_media_assets_library", "status", "access_level", "created_at"),
         Index("ix_media_assets_entity", "entity_type", "entity_id"),
-        Index("ix_media_assets_views", "status", "view_count"),
-        Index("ix_media_assets_title", "status", "title"),
+        # The library's sorts, each with its tie-breaker, so a page reads only its own rows.
+        Index("ix_media_assets_newest", "status", "created_at", "id"),
+        Index("ix_media_assets_views", "status", "view_count", "id"),
+        Index("ix_media_assets_title", "status", "title", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)

@@ -4,6 +4,8 @@ Every query filters with the access policy's SQL clauses, so a list never holds 
 may not see; a page costs a fixed number of statements whatever the library's size.
 """
 
+import threading
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, desc, exists, func, literal, or_, select, union_all
@@ -12,9 +14,9 @@ from portal.extensions import db
 from portal.models import EntityType, Event, MediaAsset, MediaAssetStatus, MediaTag, TrainingSession
 from portal.services.media import access
 
-SORTS = {
+SORTS = {  # each matches an index on (status, <sort columns>)
     "newest": (desc(MediaAsset.created_at), desc(MediaAsset.id)),
-    "most_viewed": (desc(MediaAsset.view_count), desc(MediaAsset.created_at), desc(MediaAsset.id)),
+    "most_viewed": (desc(MediaAsset.view_count), desc(MediaAsset.id)),
     "title": (MediaAsset.title, MediaAsset.id),
 }
 SORT_LABELS = {"newest": "Newest", "most_viewed": "Most viewed", "title": "Title"}
@@ -131,6 +133,26 @@ class Facets:
     entities: list  # [(EntityType, id, title)]
 
 
+_facets_cache = {}
+_facets_lock = threading.Lock()
+
+
+def cached_facets(user, ttl_seconds, cache_key=""):
+    """`library_facets`, kept for `ttl_seconds` per process (they change rarely and cost a scan)."""
+    if ttl_seconds <= 0:
+        return library_facets(user)
+    key = (cache_key, access.is_staff(user))
+    now = time.monotonic()
+    with _facets_lock:
+        hit = _facets_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    facets = library_facets(user)
+    with _facets_lock:
+        _facets_cache[key] = (now + ttl_seconds, facets)
+    return facets
+
+
 def library_facets(user, tag_limit=30, entity_limit=50):
     """Tags and sessions/events among the videos the caller may see, in one statement."""
     visible = access.visible_assets_clause(user)
@@ -183,22 +205,19 @@ def entity_title(entity_type, entity_id):
 
 
 def related_videos(user, asset, limit=6):
-    """Other videos sharing a tag with `asset` that the caller may play, most shared tags first."""
+    """The newest other videos sharing a tag with `asset` that the caller may play.
+
+    Newest first rather than "most tags shared": the (status, created_at) index then answers it by
+    reading a few rows, however many thousand videos share a popular tag.
+    """
     tags = asset.tags
     if not tags:
         return []
-    shared = func.count(MediaTag.tag).label("shared")
-    ranked = (
-        select(MediaTag.asset_id, shared)
-        .where(MediaTag.tag.in_(tags), MediaTag.asset_id != asset.id)
-        .group_by(MediaTag.asset_id)
-        .subquery()
-    )
+    shares_a_tag = exists().where(MediaTag.asset_id == MediaAsset.id, MediaTag.tag.in_(tags))
     return db.session.scalars(
         select(MediaAsset)
-        .join(ranked, ranked.c.asset_id == MediaAsset.id)
-        .where(access.playable_assets_clause(user))
-        .order_by(desc(ranked.c.shared), desc(MediaAsset.created_at))
+        .where(access.playable_assets_clause(user), MediaAsset.id != asset.id, shares_a_tag)
+        .order_by(*SORTS["newest"])
         .limit(limit)
     ).all()
 

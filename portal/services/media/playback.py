@@ -5,13 +5,15 @@ Tokens are minted locally by the Stream client (no API call per view) and end a 
 inside Cloudflare's 24 h cap (PLAYBACK_TOKEN_MAX_SECONDS).
 """
 
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 from portal.models import MediaAccessLevel
-from portal.services.stream import StreamError, get_client
+from portal.services.stream import StreamError, get_client, tokens
 
+URL_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CLOUDFLARE_SDK_URL = "https://embed.cloudflarestream.com/embed/sdk.latest.js"
 THUMBNAIL_BUCKET_SECONDS = 3600
 
@@ -84,27 +86,37 @@ def caption_language_for(asset, accept_languages):
 
 
 @lru_cache(maxsize=8192)
-def _thumbnail_token(client_id, uid, bucket, lifetime):
-    client = get_client()
+def _thumbnail_token(client, uid, bucket, lifetime):
     # The same claims within an hour: one RSA signature per video per hour per process, and URLs
     # the browser can cache. These tokens carry no user id; they go only to callers who may play.
     return client.sign_token(uid, expiry_seconds=lifetime, now=bucket)
 
 
-def thumbnail_url(asset, config, width=480, height=270):
-    """The card thumbnail of a playable video: by uid when public, by a shared hourly token otherwise."""
-    if not asset.stream_video_id:
-        return None
-    client = get_client()
-    if asset.access_level == MediaAccessLevel.PUBLIC:
-        return client.get_thumbnail_url(asset.stream_video_id, width=width, height=height)
-    bucket = int(time.time()) // THUMBNAIL_BUCKET_SECONDS * THUMBNAIL_BUCKET_SECONDS
-    lifetime = token_lifetime(config, config["THUMBNAIL_TOKEN_SECONDS"])
-    try:
-        token = _thumbnail_token(id(client), asset.stream_video_id, bucket, lifetime)
-        return client.get_thumbnail_url(asset.stream_video_id, width=width, height=height, token=token)
-    except (ValueError, StreamError):
-        return None  # no signing key: the card shows its placeholder
+class Thumbnails:
+    """Card thumbnails for one request: by uid when public, by a shared hourly token otherwise."""
+
+    def __init__(self, config, width=480, height=270):
+        self.client = get_client()
+        self.base = self.client.customer_base_url
+        self.lifetime = token_lifetime(config, config["THUMBNAIL_TOKEN_SECONDS"])
+        self.bucket = int(time.time()) // THUMBNAIL_BUCKET_SECONDS * THUMBNAIL_BUCKET_SECONDS
+        self.size = (width, height)
+        self.query = f"time=0s&width={width}&height={height}&fit=crop"
+
+    def url(self, asset):
+        """The thumbnail URL of a video the caller may play (None without a uid or a signing key)."""
+        if not asset.stream_video_id or not self.base:
+            return None
+        id_or_token = asset.stream_video_id
+        if asset.access_level != MediaAccessLevel.PUBLIC:
+            try:
+                id_or_token = _thumbnail_token(self.client, asset.stream_video_id, self.bucket, self.lifetime)
+            except (ValueError, StreamError):
+                return None  # no signing key: the card shows its placeholder
+        if not URL_SAFE.match(id_or_token):
+            return tokens.thumbnail_url(self.base, id_or_token, 0, *self.size)
+        # uids and tokens (base64url and dots) need no quoting: skip urlencode on a hot path
+        return f"{self.base}/{id_or_token}/thumbnails/thumbnail.jpg?{self.query}"
 
 
 def sdk_script_url(config):

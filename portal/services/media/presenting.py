@@ -1,6 +1,7 @@
 """What a caller is shown of a video, for cards and the JSON API: locked videos without anything playable."""
 
-from portal.services.media import access, playback
+from portal.models import MediaAssetStatus
+from portal.services.media import access
 
 
 def duration_label(seconds):
@@ -12,8 +13,11 @@ def duration_label(seconds):
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def asset_summary(user, asset, decision, tags, config):
-    """The video as the caller may see it. Locked: title, duration, tags and the tier it needs, only."""
+def asset_summary(user, asset, decision, tags, thumbnails):
+    """The video as the caller may see it. Locked: title, duration, tags and the tier it needs, only.
+
+    `thumbnails` is a `playback.Thumbnails` for this request (it signs protected thumbnails).
+    """
     summary = {
         "id": asset.id,
         "title": asset.title,
@@ -31,7 +35,7 @@ def asset_summary(user, asset, decision, tags, config):
     summary.update(
         description=asset.description or "",
         status=asset.status.value,
-        thumbnail_url=playback.thumbnail_url(asset, config) if asset.status.value == "ready" else None,
+        thumbnail_url=thumbnails.url(asset) if asset.status == MediaAssetStatus.READY else None,
         entity_type=asset.entity_type.value if asset.entity_type else None,
         entity_id=asset.entity_id,
         view_count=asset.view_count,
