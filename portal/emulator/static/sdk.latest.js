@@ -80,10 +80,10 @@
       else queue.push(message);
     }
 
-    function showsHostPage() {
-      // Before the player page arrives the iframe holds about:blank, on this page's own origin.
+    function frameIsBlank() {
+      // Until the player page arrives the iframe holds about:blank (readable: this page's origin).
       try {
-        return Boolean(iframe.contentWindow && iframe.contentWindow.location.href);
+        return iframe.contentWindow.location.href === "about:blank";
       } catch (error) {
         return false; // another origin's page: the player
       }
@@ -91,7 +91,7 @@
 
     function hello() {
       connected = false;
-      if (!showsHostPage()) post({ type: "hello" });
+      if (!frameIsBlank()) post({ type: "hello" });
     }
 
     function dispatch(name, detail) {
@@ -123,7 +123,8 @@
         });
       }
       if (data.type === "announce") {
-        hello();
+        connected = false;
+        post({ type: "hello" }); // the player page is there: it said so
       } else if (data.type === "ready") {
         connected = true;
         queue.splice(0).forEach(post);
