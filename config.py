@@ -96,19 +96,40 @@ class Config:
     # cross-site form cannot send without a CORS preflight, and it uses no existing session), and
     # API calls carrying a bearer token (no cookie is involved).
     WTF_CSRF_CHECK_DEFAULT = False
-    MAX_CONTENT_LENGTH = 210 * MIB
+
+    # Request body caps. Every body is refused with 413 above MAX_CONTENT_LENGTH, checked from
+    # Content-Length before anything is read (a chunked body without a length is cut off one byte past
+    # the cap and refused too: see portal/request_limits.py). Sign-in, forms and JSON calls need a few
+    # KB. A view that legitimately receives a large body (uploads, the webhook, captions) raises its
+    # own limit with `request.max_content_length = <bytes>` before it reads, and reads the stream
+    # without buffering it whole.
+    MAX_CONTENT_LENGTH = 16 * 1024
+    MAX_FORM_MEMORY_SIZE = 16 * 1024
+    MAX_FORM_PARTS = 50
 
     # API bearer tokens
     API_TOKEN_TTL_SECONDS = _env_int("API_TOKEN_TTL_SECONDS", 3600)
 
-    # Login throttling (Flask-Limiter on the portal's Redis)
+    # Sign-in throttling (Flask-Limiter on the portal's Redis; see portal/auth/throttle.py). One budget
+    # for /login and /api/auth/login. Moving windows: guessing slows to a trickle, never a lockout.
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    # If Redis is unreachable, keep limiting sign-ins with per-process memory rather than fail.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STRATEGY = "moving-window"
+    # Fail closed: when Redis cannot be reached the limiter raises and sign-in answers 503 (see
+    # portal/errors.py). Per-process memory would restart every count from zero in each process (and
+    # on every restart), which is the unthrottled guessing the limits exist to stop; members already
+    # signed in are not affected, and `make run` restarts its Redis.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+    RATELIMIT_SWALLOW_ERRORS = False
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
+    # Failed sign-ins at one account from one address (or one known device).
+    LOGIN_LIMIT_PER_ACCOUNT_SOURCE = os.environ.get(
+        "LOGIN_LIMIT_PER_ACCOUNT_SOURCE", "5 per 15 minutes;20 per day"
+    )
+    # Failed sign-ins at one account from browsers that never signed in to it (known devices are exempt).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
+    # How long a browser that signed in stays known to the account (the signed device cookie).
+    SIGN_IN_DEVICE_COOKIE_DAYS = _env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180)
 
     # Cloudflare Stream (defaults in STREAM_DEFAULTS above). STREAM_SETTINGS_FILE is the one overlay:
     # what `flask stream setup --save` writes; portal.services.stream.settings.apply_settings_file
@@ -205,8 +226,12 @@ class ProductionConfig(Config):
         secret = settings.get("SECRET_KEY")
         if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
             missing.append("SECRET_KEY (a random value of at least 32 characters)")
-        if not settings.get("DATABASE_URL"):
+        database = settings.get("DATABASE_URL") or ""
+        if not database:
             missing.append("DATABASE_URL")
+        elif database.lower().startswith("sqlite"):
+            # SQLite serializes writers but cannot lock rows, and web and worker machines cannot share it.
+            missing.append("DATABASE_URL (PostgreSQL: production refuses SQLite)")
         if not settings.get("REDIS_URL"):
             missing.append("REDIS_URL")
         base_url = settings.get("PORTAL_BASE_URL") or ""

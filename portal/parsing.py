@@ -32,4 +32,15 @@ def required_string(data, name, max_length=1000):
         raise APIError(400, "field_too_long", f"'{name}' is longer than {max_length} characters.", field=name)
     if "\x00" in value:
         raise APIError(400, "invalid_field", f"'{name}' must not contain NUL characters.", field=name)
+    if not encodable(value):
+        raise APIError(400, "invalid_field", f"'{name}' must be valid Unicode text.", field=name)
     return value
+
+
+def encodable(text):
+    """False for a string JSON smuggled an unpaired surrogate (\\ud800) into: it cannot be stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

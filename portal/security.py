@@ -4,8 +4,12 @@ import time
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
+from portal import request_limits
 from portal.auth.access import bearer_token
 from portal.errors import is_api_request
 from portal.extensions import csrf
@@ -52,9 +56,17 @@ def add_security_headers(response):
     response.headers["X-Frame-Options"] = "DENY" if is_api else "SAMEORIGIN"
     if config.get("HSTS_ENABLED"):
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if is_api or response.headers.get("Cache-Control") is None and current_user.is_authenticated:
+    if is_api or response.headers.get("Cache-Control") is None and depends_on_session():
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def depends_on_session():
+    """True when a response must not be cached: it is for a signed-in person, it sets the session
+    cookie, or it carries the session's CSRF token (every page form does)."""
+    if request.endpoint == "static":
+        return False
+    return current_user.is_authenticated or session.modified or "csrf_token" in g
 
 
 def protect_from_csrf():
@@ -65,10 +77,33 @@ def protect_from_csrf():
     """
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return  # the path exists, not for this method: routing answers 405 and no view runs
     if is_api_request() and bearer_token() is not None:
         return
     # A path with no route is checked too (so a stray POST with a cookie is refused before its 404).
-    csrf.protect(apply_exemptions=request.endpoint is not None)
+    if request.endpoint is not None and csrf._is_exempt():  # flask-wtf's own @csrf.exempt check
+        return
+    header_token = request.headers.get("X-CSRFToken")
+    if header_token:
+        protect_with_header(header_token)
+    else:
+        csrf.protect()
+
+
+def protect_with_header(token):
+    """CSRFProtect.protect for a token sent in X-CSRFToken, without touching the body (which it would
+    parse first, looking for a form field): a view may first allow the body to be large (uploads)."""
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+    if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+        if not request.referrer:
+            raise CSRFError("The referrer header is missing.")
+        if not same_origin(request.referrer, f"https://{request.host}/"):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True
 
 
 def enforce_absolute_session_lifetime():
@@ -89,6 +124,7 @@ def init_app(app):
     if hops:
         # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    request_limits.init_app(app)
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)
     app.after_request(add_security_headers)

@@ -1,7 +1,7 @@
 """The library: watch progress (continue watching), daily views, and indexes for its sorts
 
 Revision ID: 0005_library
-Revises: 0002
+Revises: 0003_sign_in_attempts
 Create Date: 2026-12-02
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_library"
-down_revision = "0002"
+down_revision = "0003_sign_in_attempts"
 branch_labels = None
 depends_on = None
 

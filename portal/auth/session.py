@@ -8,7 +8,7 @@ from flask_login import login_user, logout_user, user_loaded_from_cookie
 
 from portal.errors import APIError, is_api_request
 from portal.extensions import db
-from portal.models import User
+from portal.models import User, parse_user_id
 
 
 def start_session(user, remember=False):
@@ -31,10 +31,8 @@ def end_session(user):
 def load_user(identity):
     """The user behind a session identity `<id>:<version>`, if still active and current."""
     user_id, _, version = str(identity).partition(":")
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
+    user_id = parse_user_id(user_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active or str(user.session_version) != version:
         return None
     return user

@@ -1,12 +1,13 @@
-"""Signing in: credentials checked alike for every wrong answer, and sign-in throttling."""
+"""Signing in: credentials checked alike for every wrong answer; a wrong password recorded for the
+account's owner (throttling: portal/auth/throttle.py)."""
 
 import logging
 
-from flask import current_app, g, request
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.models import User, normalize_email
-from portal.parsing import json_body
+from portal.models import User
+from portal.services.sign_in_attempts import record_failed_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,12 @@ def _dummy_hash():
     return _DUMMY_HASHES[method]
 
 
-def authenticate(email, password, client_address=None):
+def authenticate(email, password, client_address=None, user_agent=None):
     """The active user with these credentials, or None (unknown, wrong or deactivated alike).
 
-    `client_address` (the caller passes request.remote_addr) only goes into the log.
+    `client_address` and `user_agent` (the caller passes the request's) go into the log and, for a
+    wrong password of an existing account, into its record of failed sign-ins (flushed; the caller
+    commits).
     """
     # PostgreSQL cannot compare text containing NUL; no stored email has one.
     user = User.by_email(email) if email and "\x00" not in email else None
@@ -35,31 +38,9 @@ def authenticate(email, password, client_address=None):
         return None
     if not user.check_password(password or ""):
         log.info("Failed sign-in for user %s from %s", user.id, client_address)
+        record_failed_sign_in(user, client_address, user_agent)
         return None
     if not user.active:
         log.info("Sign-in refused for deactivated user %s", user.id)
         return None
     return user
-
-
-def login_account_key():
-    """Flask-Limiter key for per-account throttling: the email being tried."""
-    if request.is_json:
-        data = json_body()
-        email = data.get("email") if isinstance(data, dict) else None
-    else:
-        email = request.form.get("email")
-    return "login-account:" + normalize_email(email if isinstance(email, str) else "")
-
-
-def failed_login(response):
-    """Only failed attempts count against the per-account limit (the view sets g.login_failed)."""
-    return bool(g.get("login_failed"))
-
-
-def per_ip_limit():
-    return current_app.config["LOGIN_LIMIT_PER_IP"]
-
-
-def per_account_limit():
-    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]

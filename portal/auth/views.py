@@ -8,14 +8,9 @@ from flask_login import current_user
 from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.session import end_session, start_session
-from portal.auth.signin import (
-    authenticate,
-    failed_login,
-    login_account_key,
-    per_account_limit,
-    per_ip_limit,
-)
-from portal.extensions import db, limiter
+from portal.auth.signin import authenticate
+from portal.auth.throttle import remember_device, sign_in_throttled
+from portal.extensions import db
 
 
 def safe_next(target):
@@ -31,20 +26,23 @@ def safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(per_ip_limit, methods=["POST"])
-@limiter.limit(per_account_limit, key_func=login_account_key, methods=["POST"], deduct_when=failed_login)
+@sign_in_throttled
 def login():
     """Show the sign-in form; sign in on a valid POST."""
     if current_user.is_authenticated:
         return redirect(url_for("library.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data, request.remote_addr)
+        user = authenticate(
+            form.email.data, form.password.data, request.remote_addr, request.headers.get("User-Agent")
+        )
         if user is not None:
             start_session(user, remember=form.remember.data)
             db.session.commit()
             flash(f"Welcome back, {user.name or user.email}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("library.index"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("library.index"))
+            return remember_device(response, user.email)
+        db.session.commit()  # the failed attempt, recorded for the account's owner
         g.login_failed = True
         flash("That email and password do not match an active account.", "error")
     return render_template("auth/login.html", form=form), 200

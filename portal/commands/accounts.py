@@ -32,8 +32,6 @@ DEMO_ACCOUNTS = [
 @with_appcontext
 def create_user_command(email, password, role, tier, name):
     """Create an account."""
-    if len(password) < 10:
-        raise click.BadParameter("use at least 10 characters", param_hint="--password")
     try:
         user = create_user(email, password, role, tier, name)
     except AccountError as exc:
@@ -51,7 +49,8 @@ def seed_demo_command():
     for email, name, role, tier in DEMO_ACCOUNTS:
         user = User.by_email(email)
         if user is None:
-            create_user(email, DEMO_PASSWORD, role, tier, name)
+            # The one bypass of the password policy: known demo accounts, never in production.
+            create_user(email, DEMO_PASSWORD, role, tier, name, password_policy=False)
         else:
             user.role, user.tier, user.active = role, tier, True
             user.set_password(DEMO_PASSWORD)

@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.emulator.server import serve
+from portal.jobs.schedule import start_scheduler
 from portal.worker import AppWorker
 
 
@@ -13,7 +14,8 @@ from portal.worker import AppWorker
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues, burst):
-    """Run an RQ worker (with its scheduler); each job runs in this app's context."""
+    """Run an RQ worker (with its scheduler); each job runs in this app's context. Beside it, RQ's
+    cron scheduler enqueues the periodic jobs of portal/jobs/schedule.py; both stop together."""
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = AppWorker(
@@ -21,7 +23,11 @@ def worker_command(queues, burst):
         connection=services.connection,
         app=current_app._get_current_object(),
     )
-    worker.work(with_scheduler=True, burst=burst)
+    stop_cron = start_scheduler(services.connection)
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        stop_cron()
 
 
 @click.command("stream-emulator")

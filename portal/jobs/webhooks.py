@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from redis import RedisError
 from rq import Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
@@ -77,3 +78,21 @@ def apply_stream_webhook(delivery_id):
         db.session.rollback()
         raise
     return outcome
+
+
+@in_app_context
+def reconcile_stream(older_than_minutes=30):
+    """RQ job (scheduled in portal/jobs/schedule.py): enqueue unprocessed deliveries and ask Stream
+    about videos stuck in processing; one commit. Returns the counts."""
+    try:
+        queued = enqueue_unprocessed_deliveries()
+    except RedisError as error:
+        log.error("Reconcile: Redis unavailable, no delivery enqueued: %s", error)
+        queued = {"enqueued": 0, "already_queued": 0}
+    try:
+        counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {**queued, **counts}

@@ -12,7 +12,8 @@ from portal.models.enums import (
     Tier,
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
-from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
+from portal.models.sign_in import SignInAttempt
+from portal.models.user import User, normalize_email, parse_user_id  # noqa: F401  (re-exported)
 from portal.models.watching import DailyView, WatchProgress
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "MediaType",
     "RecordingStatus",
     "Role",
+    "SignInAttempt",
     "StorageProvider",
     "Tier",
     "TrainingSession",

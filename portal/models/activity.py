@@ -54,3 +54,6 @@ class WebhookDelivery(db.Model):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What applying it did: applied, unchanged, unknown_video, or refused (a payload that cannot be
+    # applied, kept for inspection and never retried).
+    outcome: Mapped[str | None] = mapped_column(String(32))
