@@ -164,6 +164,9 @@ class Config:
     LIBRARY_SEARCH_MAX_LENGTH = 200
     # The filter lists (tags, sessions and events) are kept this long per web process.
     LIBRARY_FACETS_CACHE_SECONDS = 60
+    # A rendered library grid is kept this long per web process, per viewer kind and query; any
+    # commit changing a video ends it sooner (portal/services/media/grid_cache.py).
+    LIBRARY_GRID_CACHE_SECONDS = 60
     CONTINUE_WATCHING_LIMIT = 12
     RELATED_VIDEOS_LIMIT = 6
     # A video watched past this share of its duration counts as finished.
@@ -206,6 +209,7 @@ class TestConfig(DevelopmentConfig):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
     LIBRARY_FACETS_CACHE_SECONDS = 0  # test apps share a database URI: no cross-test cache
+    LIBRARY_GRID_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -22,6 +22,7 @@ from portal.models import (
     User,
     WatchProgress,
 )
+from portal.services.media import grid_cache
 from tests.conftest import PASSWORD, AuthActions
 from tests.library_fixtures import make_asset, module_app
 
@@ -332,3 +333,35 @@ def test_watch_page_on_cloudflare_allows_cloudflare_sdk_and_customer_domain(redi
     assert policy["frame-src"] == "https://customer-abc123xyz.cloudflarestream.com"
     assert '<script src="https://embed.cloudflarestream.com/embed/sdk.latest.js"></script>' in html
     assert 'src="https://customer-abc123xyz.cloudflarestream.com/eyJ' in html
+
+
+def test_cached_grid_is_dropped_when_a_video_changes_and_kept_per_viewer_kind(redis_url, tmp_path):
+    grid_cache.clear()
+    with module_app(redis_url, tmp_path, LIBRARY_GRID_CACHE_SECONDS=60) as app:
+        with app.app_context():
+            asset = make_asset("Before", MediaAccessLevel.PUBLIC)
+            db.session.commit()
+            anonymous = app.test_client()
+            assert titles(anonymous.get("/library")) == ["Before"]
+            with counting_statements(app) as statements:
+                assert titles(anonymous.get("/library")) == ["Before"]
+            assert len(statements) <= 1  # the grid came from the cache: at most the facets
+
+            asset.title = "After"
+            asset.access_level = MediaAccessLevel.TIER_SPECIFIC
+            asset.required_tier = Tier.PREMIUM
+            db.session.commit()
+            html = anonymous.get("/library").get_data(as_text=True)
+            assert (
+                "After" in html and "Premium: upgrade to watch" in html and asset.stream_video_id not in html
+            )
+
+            premium = User(email="p@cache.example.org", role=Role.MEMBER, tier=Tier.PREMIUM)
+            premium.set_password(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
+            db.session.add(premium)
+            db.session.commit()
+            member = app.test_client()
+            AuthActions(member).login("p@cache.example.org")
+            card = member.get("/library").get_data(as_text=True)
+            assert "upgrade to watch" not in card and "<img" in card
+    grid_cache.clear()

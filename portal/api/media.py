@@ -29,9 +29,9 @@ MIN_EXPIRY_SECONDS = 60
 MAX_EXPIRY_SECONDS = 86_400
 
 
-def _visible_asset(user, asset_id):
+def _visible_asset(user, asset_id, with_details=False):
     """The asset and the policy's decision, or a 404 when unknown or invisible to the caller."""
-    asset = library.find_asset(asset_id)
+    asset = library.find_asset(asset_id, with_details)
     decision = access.visibility(user, asset)
     if not decision.visible:
         raise APIError(404, "not_found", "No such video.")
@@ -85,7 +85,7 @@ def media_list():
 def media_detail(asset_id):
     """One video as the caller may see it: 404 when unknown or invisible, locked fields when locked."""
     user = api_user()
-    asset, decision = _visible_asset(user, asset_id)
+    asset, decision = _visible_asset(user, asset_id, with_details=True)
     summary = asset_summary(user, asset, decision, asset.tags, playback.Thumbnails(current_app.config))
     if decision.playable:
         summary["captions"] = [{"language": c.language, "label": c.label} for c in asset.captions]
@@ -158,11 +158,10 @@ def continue_watching():
     user = _signed_in()
     config = current_app.config
     rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
-    tags = library.tags_for([asset.id for asset, _ in rows])
     thumbnails = playback.Thumbnails(config)
     items = []
     for asset, progress in rows:
-        item = asset_summary(user, asset, access.PLAYABLE, tags[asset.id], thumbnails)
+        item = asset_summary(user, asset, access.PLAYABLE, library.split_tags(asset.tag_list), thumbnails)
         item.update(
             position_seconds=progress.position_seconds,
             duration_seconds=progress.duration_seconds or asset.duration_seconds,

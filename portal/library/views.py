@@ -4,10 +4,11 @@ import logging
 
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.auth.session import unauthorized
 from portal.library import bp
-from portal.services.media import access, library, playback, watching
+from portal.services.media import access, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
 log = logging.getLogger(__name__)
@@ -18,11 +19,11 @@ def viewer():
     return current_user._get_current_object()
 
 
-def _continue_cards(user, rows, tags, thumbnails):
+def _continue_cards(user, rows, thumbnails):
     """Continue-watching cards: (summary, percent watched) for the member's unfinished videos."""
     cards = []
     for asset, progress in rows:
-        summary = asset_summary(user, asset, access.PLAYABLE, tags.get(asset.id, []), thumbnails)
+        summary = asset_summary(user, asset, access.PLAYABLE, library.split_tags(asset.tag_list), thumbnails)
         percent = 0
         if progress.duration_seconds:
             percent = min(100, int(100 * progress.position_seconds / progress.duration_seconds))
@@ -49,7 +50,7 @@ def index():
     """Home page: what the account opens, the way into the library, and continue watching."""
     user = viewer()
     rows = watching.continue_watching(user, current_app.config["CONTINUE_WATCHING_LIMIT"])
-    cards = _continue_cards(user, rows, {}, playback.Thumbnails(current_app.config))
+    cards = _continue_cards(user, rows, playback.Thumbnails(current_app.config))
     return render_template("library/index.html", continue_cards=cards, links=card_links())
 
 
@@ -69,37 +70,62 @@ def browse():
     except library.LibraryQueryError as error:
         query, problem = library.LibraryQuery(per_page=config["LIBRARY_PAGE_SIZE"]), str(error)
     progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
-    results = library.LibraryPage([], 0, 1, query.per_page)
-    if problem is None:
-        results = library.search_library(user, query, extra_ids=[a.id for a, _ in progress_rows])
     thumbnails = playback.Thumbnails(config)
-    cards = [
-        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
-        for asset, decision in results.entries
-    ]
-    continue_cards = _continue_cards(user, progress_rows, results.tags, thumbnails)
+    continue_cards = _continue_cards(user, progress_rows, thumbnails)
     facets = library.cached_facets(
         user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
     )
-    status = 400 if problem else 200
+    grid = _grid(user, query, problem, thumbnails)
     return render_template(
         "library/browse.html",
         query=query,
-        results=results,
-        cards=cards,
+        grid=grid,
         continue_cards=continue_cards,
         facets=facets,
         sorts=library.SORT_LABELS,
         problem=problem,
         links=card_links(),
-    ), status
+    ), (400 if problem else 200)
+
+
+def _grid(user, query, problem, thumbnails):
+    """The grid's HTML (count, cards, pager), from the per-process cache when it is current."""
+    ttl = current_app.config["LIBRARY_GRID_CACHE_SECONDS"]
+    key = None
+    if ttl > 0 and problem is None:
+        version = grid_cache.library_version(current_app.extensions["redis"].connection)
+        args = tuple(sorted(request.args.items(multi=True)))
+        key = (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), args)
+        cached = grid_cache.get(key)
+        if cached is not None:
+            return cached
+    results = library.LibraryPage([], 0, 1, query.per_page)
+    if problem is None:
+        results = library.search_library(user, query)
+    cards = [
+        asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
+        for asset, decision in results.entries
+    ]
+    html = Markup(
+        render_template(
+            "library/_grid.html",
+            query=query,
+            results=results,
+            cards=cards,
+            problem=problem,
+            links=card_links(),
+        )
+    )
+    if key is not None:
+        grid_cache.put(key, html, ttl)
+    return html
 
 
 @bp.route("/watch/<asset_id>")
 def watch(asset_id):
     """The watch page: the signed Stream player for who may play it, a locked panel for the rest."""
     config, user = current_app.config, viewer()
-    asset = library.find_asset(asset_id)
+    asset = library.find_asset(asset_id, with_details=True)
     decision = access.visibility(user, asset)
     if not decision.visible:
         abort(404)
@@ -120,11 +146,8 @@ def watch(asset_id):
         )
         return render_template("library/watch.html", **context), 403
     related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
-    related_tags = library.tags_for([item.id for item in related])
     thumbnails = playback.Thumbnails(config)
-    context["related"] = [
-        asset_summary(user, item, access.PLAYABLE, related_tags[item.id], thumbnails) for item in related
-    ]
+    context["related"] = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
     context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)

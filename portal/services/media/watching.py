@@ -9,6 +9,7 @@
 
 import math
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, desc, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.models import DailyView, MediaAsset, WatchProgress
 from portal.models.user import utcnow
 from portal.services.media import access
+from portal.services.media.library import CARD_COLUMNS, tag_list_column
 
 
 class ProgressError(ValueError):
@@ -66,19 +68,34 @@ def resume_position(user, asset):
     return int(row.position_seconds)
 
 
+class Progress(NamedTuple):
+    """Where a member is in one video."""
+
+    position_seconds: float
+    duration_seconds: float | None
+    updated_at: datetime
+
+
 def continue_watching(user, limit):
-    """Unfinished videos the member may still play, most recently watched first: [(asset, progress)]."""
+    """Unfinished videos the member may still play, most recently watched first: [(card row, Progress)]."""
     if not access.is_member(user):
         return []
     rows = db.session.execute(
-        select(MediaAsset, WatchProgress)
+        select(
+            *CARD_COLUMNS,
+            tag_list_column(),
+            WatchProgress.position_seconds.label("watched_position"),
+            WatchProgress.duration_seconds.label("watched_duration"),
+            WatchProgress.updated_at.label("watched_at"),
+        )
+        .select_from(MediaAsset)
         .join(WatchProgress, and_(WatchProgress.asset_id == MediaAsset.id, WatchProgress.user_id == user.id))
         .where(WatchProgress.finished.is_(False), WatchProgress.position_seconds > 0)
         .where(access.playable_assets_clause(user))
         .order_by(desc(WatchProgress.updated_at))
         .limit(limit)
     )
-    return [(asset, progress) for asset, progress in rows]
+    return [(row, Progress(row.watched_position, row.watched_duration, row.watched_at)) for row in rows]
 
 
 def today_utc():
