@@ -90,14 +90,12 @@ export class WatchPlayer {
     line.setAttribute("role", "status");
     line.setAttribute("aria-live", "polite");
     line.dataset.playerStatus = "";
-    line.hidden = true;
-    this.root.after(line);
+    this.root.after(line); // present (empty) from the start, so screen readers announce what it says
     return line;
   }
 
   say(message) {
     this.status.textContent = message || "";
-    this.status.hidden = !message;
   }
 
   attach(player) {
