@@ -151,7 +151,7 @@ def seed(env):
 
 def sign_in(port, email):
     """Sign in through the real form; returns the session cookie header."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/login")
     response = conn.getresponse()
     page = response.read().decode()

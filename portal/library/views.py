@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -33,10 +33,8 @@ def _continue_cards(user, rows, thumbnails):
 
 def card_links():
     """URL prefixes for cards, built once per page rather than once per card."""
-    return {
-        "watch": url_for("library.watch", asset_id="-")[:-1],
-        "tag": url_for("library.browse") + "?tag=",
-    }
+    root = request.script_root
+    return {"watch": f"{root}/watch/", "tag": f"{root}/library?tag="}
 
 
 @bp.app_template_filter("duration")
@@ -69,36 +67,29 @@ def browse():
         problem = None
     except library.LibraryQueryError as error:
         query, problem = library.LibraryQuery(per_page=config["LIBRARY_PAGE_SIZE"]), str(error)
-    progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
     thumbnails = playback.Thumbnails(config)
-    continue_cards = _continue_cards(user, progress_rows, thumbnails)
-    facets = library.cached_facets(
-        user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
-    )
-    grid = _grid(user, query, problem, thumbnails)
+    continue_cards = []
+    if query.page == 1 and not (
+        query.q or query.tag or query.entity_id
+    ):  # the row tops the unfiltered library
+        progress_rows = watching.continue_watching(user, config["CONTINUE_WATCHING_LIMIT"])
+        continue_cards = _continue_cards(user, progress_rows, thumbnails)
     return render_template(
         "library/browse.html",
         query=query,
-        grid=grid,
+        grid=_grid(user, query, problem, thumbnails),
         continue_cards=continue_cards,
-        facets=facets,
-        sorts=library.SORT_LABELS,
-        problem=problem,
         links=card_links(),
     ), (400 if problem else 200)
 
 
 def _grid(user, query, problem, thumbnails):
-    """The grid's HTML (count, cards, pager), from the per-process cache when it is current."""
-    ttl = current_app.config["LIBRARY_GRID_CACHE_SECONDS"]
-    key = None
-    if ttl > 0 and problem is None:
-        version = grid_cache.library_version(current_app.extensions["redis"].connection)
-        args = tuple(sorted(request.args.items(multi=True)))
-        key = (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), args)
-        cached = grid_cache.get(key)
-        if cached is not None:
-            return cached
+    """The filters and the grid (count, cards, pager), from the per-process cache when current."""
+    config = current_app.config
+    key = _cache_key(user, "grid", tuple(sorted(request.args.items(multi=True)))) if problem is None else None
+    cached = grid_cache.get(key) if key else None
+    if cached is not None:
+        return cached
     results = library.LibraryPage([], 0, 1, query.per_page)
     if problem is None:
         results = library.search_library(user, query)
@@ -106,19 +97,47 @@ def _grid(user, query, problem, thumbnails):
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
+    facets = library.cached_facets(
+        user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
+    )
     html = Markup(
         render_template(
             "library/_grid.html",
             query=query,
             results=results,
             cards=cards,
+            facets=facets,
+            sorts=library.SORT_LABELS,
             problem=problem,
             links=card_links(),
         )
     )
-    if key is not None:
-        grid_cache.put(key, html, ttl)
+    if key:
+        grid_cache.put(key, html, config["LIBRARY_GRID_CACHE_SECONDS"])
     return html
+
+
+def _cache_key(user, *parts):
+    """A grid-cache key for what this viewer kind sees now, or None when caching is off."""
+    if current_app.config["LIBRARY_GRID_CACHE_SECONDS"] <= 0:
+        return None
+    version = grid_cache.library_version(current_app.extensions["redis"].connection)
+    return (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), *parts)
+
+
+def _related(user, asset):
+    """Related cards for the watch page, from the per-process cache when current."""
+    key = _cache_key(user, "related", asset.id)
+    cached = grid_cache.get(key) if key else None
+    if cached is not None:
+        return cached
+    config = current_app.config
+    thumbnails = playback.Thumbnails(config)
+    related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
+    cards = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
+    if key:
+        grid_cache.put(key, cards, config["LIBRARY_GRID_CACHE_SECONDS"])
+    return cards
 
 
 @bp.route("/watch/<asset_id>")
@@ -145,9 +164,7 @@ def watch(asset_id):
             decision.required_tier,
         )
         return render_template("library/watch.html", **context), 403
-    related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
-    thumbnails = playback.Thumbnails(config)
-    context["related"] = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
+    context["related"] = _related(user, asset)
     context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)

@@ -5,7 +5,8 @@ the access policy gives everyone of one kind the same cards. So the rendered gri
 (library version, viewer kind, query). The library version is a Redis counter that every commit
 touching a video, its tags or its captions increments (an ORM event below), so every web process
 sees a change on its next request; LIBRARY_GRID_CACHE_SECONDS bounds what the counter cannot see
-(view counts, which only reorder "most viewed", and changes made outside the ORM).
+(view counts, which only reorder "most viewed", and changes made outside the ORM). Each process
+reads the counter at most once a second, so a change shows within a second everywhere.
 Thumbnail tokens in a cached grid stay valid: they are minted per hour and live two.
 """
 
@@ -25,11 +26,13 @@ log = logging.getLogger(__name__)
 
 VERSION_KEY = "portal:library:version"
 MAX_ENTRIES = 512
+VERSION_CHECK_SECONDS = 1.0  # a change reaches every web process within this
 WATCHED = (MediaAsset, MediaTag, Caption)
 
 _entries = OrderedDict()
 _lock = threading.Lock()
 _installed = []
+_version = []  # [version, recheck at (monotonic)]
 
 
 def viewer_kind(user):
@@ -41,13 +44,23 @@ def viewer_kind(user):
     return user.tier.value
 
 
-def library_version(redis):
-    """The current library version (0 when never changed, or when Redis cannot say)."""
+def library_version(redis, now=None):
+    """The library version, read from Redis at most once per VERSION_CHECK_SECONDS per process.
+
+    (-1 when Redis cannot say: the grid cache then relies on its time limit alone.)
+    """
+    now = time.monotonic() if now is None else now
+    with _lock:
+        if _version and _version[1] > now:
+            return _version[0]
     try:
-        return int(redis.get(VERSION_KEY) or 0)
+        version = int(redis.get(VERSION_KEY) or 0)
     except Exception:  # noqa: BLE001 - without Redis, fall back to the time limit alone
         log.warning("library version unavailable; the grid cache relies on its time limit")
-        return -1
+        version = -1
+    with _lock:
+        _version[:] = [version, now + VERSION_CHECK_SECONDS]
+    return version
 
 
 def get(key, now=None):
@@ -75,6 +88,7 @@ def clear():
     """Forget every cached grid in this process."""
     with _lock:
         _entries.clear()
+        _version.clear()
 
 
 def _note_changes(session, flush_context):
@@ -85,13 +99,15 @@ def _note_changes(session, flush_context):
 def _bump_after_commit(session):
     if not session.info.pop("library_changed", False) or not has_app_context():
         return
+    with _lock:
+        _version.clear()  # this process sees its own change at once
     try:
         current_app.extensions["redis"].connection.incr(VERSION_KEY)
     except Exception:  # noqa: BLE001 - the commit stands; the grid cache's time limit covers the rest
         log.warning("could not bump the library version after a commit")
 
 
-def _forget_on_rollback(session):
+def _forget_on_rollback(session, previous_transaction):
     session.info.pop("library_changed", None)
 
 
