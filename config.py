@@ -93,6 +93,21 @@ class Config:
     STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", 4)
     STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
 
+    # Notifications and email (SMTP; no email is sent unless MAIL_SERVER and MAIL_FROM are set)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in ("1", "true", "yes", "on")
+    MAIL_FROM = os.environ.get("MAIL_FROM") or None
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
+
+    # Following videos in processing: follow-up checks back off 30 s, 60 s, 120 s, 240 s, then
+    # every 300 s, for at most FOLLOW_PROCESSING_CHECKS checks; the sweep catches anything older.
+    FOLLOW_PROCESSING_INTERVALS = (30, 60, 120, 240, 300)
+    FOLLOW_PROCESSING_CHECKS = 40
+    PROCESSING_SWEEP_SECONDS = 300
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

@@ -92,13 +92,23 @@ def seed_demo_videos_command(timeout):
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues, burst):
-    """Run an RQ worker (with its scheduler) for this app, which it has preloaded."""
+    """Run an RQ worker (with its scheduler and the periodic jobs) for this app, which it has preloaded."""
+    import threading
+
     from rq import Worker
+
+    from portal.jobs import schedule
 
     services = current_app.extensions["redis"]
     names = queues or services.queue_names
     worker = Worker([services.queue(name) for name in names], connection=services.connection)
-    worker.work(with_scheduler=True, burst=burst)
+    stop = threading.Event()
+    if not burst:
+        schedule.run_in_background(services.connection, current_app.config, stop)
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        stop.set()
 
 
 @click.command("stream-emulator")

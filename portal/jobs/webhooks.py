@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs import in_app_context
+from portal.jobs.notifications import enqueue_emails
 from portal.models import WebhookDelivery
-from portal.services import stream_events
+from portal.services import notifications, stream_events
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,16 @@ def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
 
 @in_app_context
 def apply_stream_webhook(delivery_id):
-    """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry."""
+    """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry.
+    The notifications of a transition commit with it; their emails are enqueued after."""
     try:
         outcome = stream_events.apply_delivery(delivery_id)
         db.session.commit()
     except Exception:
         db.session.rollback()
+        notifications.forget_new_notifications()
         raise
+    enqueue_emails(notifications.take_new_notification_ids())
     return outcome
 
 
@@ -99,6 +103,7 @@ def reconcile_command(older_than_minutes):
         raise click.ClickException(f"Redis is unavailable, nothing was enqueued: {error}") from error
     counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
     db.session.commit()
+    enqueue_emails(notifications.take_new_notification_ids())
     click.echo(f"Deliveries: {queued['enqueued']} enqueued, {queued['already_queued']} already queued.")
     click.echo(
         f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "

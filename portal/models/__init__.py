@@ -12,6 +12,7 @@ from portal.models.enums import (
     Tier,
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
+from portal.models.notification import Notification
 from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MediaAssetStatus",
     "MediaTag",
     "MediaType",
+    "Notification",
     "RecordingStatus",
     "Role",
     "StorageProvider",

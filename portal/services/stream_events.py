@@ -19,6 +19,8 @@ from portal.models import (
     TrainingSession,
     WebhookDelivery,
 )
+from portal.services import notifications
+from portal.services.processing_errors import MISSING_ON_STREAM, meaning_of
 from portal.services.stream import StreamError, get_client
 
 log = logging.getLogger(__name__)
@@ -113,20 +115,38 @@ def _positive(value):
     return None
 
 
-def error_reason(video):
-    """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling)."""
+def _status_field(video, *names):
+    """The first non-empty string among `names` in the video's status (or the video itself)."""
     status = video.get("status") if isinstance(video.get("status"), dict) else {}
+    for source in (status, video):
+        for name in names:
+            if isinstance(source.get(name), str) and source[name].strip():
+                return source[name].strip()[:500]
+    return None
 
-    def pick(*names):
-        for source in (status, video):
-            for name in names:
-                if isinstance(source.get(name), str) and source[name].strip():
-                    return source[name].strip()
+
+def error_code(video):
+    """Stream's errorReasonCode (or the docs' errReasonCode spelling), or None."""
+    return _status_field(video, "errorReasonCode", "errReasonCode")
+
+
+def error_reason(video):
+    """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling): Stream's
+    own words, kept for staff."""
+    text = _status_field(video, "errorReasonText", "errReasonText")
+    return (
+        ": ".join(part for part in (error_code(video), text) if part) or "Stream could not process the video"
+    )
+
+
+def pct_complete(video):
+    """Stream's pctComplete (a string such as "39.000000") as a number from 0 to 100, or None."""
+    status = video.get("status") if isinstance(video.get("status"), dict) else {}
+    try:
+        value = float(status.get("pctComplete"))
+    except (TypeError, ValueError):
         return None
-
-    code = pick("errorReasonCode", "errReasonCode")
-    text = pick("errorReasonText", "errReasonText")
-    return ": ".join(part for part in (code, text) if part) or "Stream could not process the video"
+    return min(max(value, 0.0), 100.0) if value == value else None  # NaN is not a percentage
 
 
 def is_newer(asset, video):
@@ -143,9 +163,12 @@ def apply_video(asset, video):
     """
     state = video_state(video)
     target = TERMINAL_STATES.get(state)
+    if target is None and asset.status not in SETTLED and pct_complete(video) is not None:
+        asset.stream_pct_complete = pct_complete(video)  # progress only; the status stays
     if target is None or (asset.status in SETTLED and not is_newer(asset, video)):
         return False
     asset.status = target
+    asset.stream_pct_complete = pct_complete(video)
     if target == MediaAssetStatus.READY:
         size = video.get("input") if isinstance(video.get("input"), dict) else {}
         playback = video.get("playback") if isinstance(video.get("playback"), dict) else {}
@@ -155,14 +178,37 @@ def apply_video(asset, video):
         asset.thumbnail_url = video.get("thumbnail") or None
         asset.preview_url = video.get("preview") or None
         asset.url = playback.get("hls") or None
-        asset.processing_error = None
+        asset.processing_error = asset.stream_error = None
     else:
-        asset.processing_error = error_reason(video)
+        asset.processing_error = meaning_of(error_code(video)).sentence
+        asset.stream_error = error_reason(video)
     modified = video.get("modified")
     asset.stream_modified = modified[:40] if isinstance(modified, str) else None
     _update_training_session(asset)
     db.session.flush()
     return True
+
+
+def settle(asset, video):
+    """apply_video, and when the asset moved, tell the people involved in the same transaction.
+
+    Every path that applies Stream's word (the webhook job, the follow-up job, the sweep and
+    `flask stream-reconcile`) comes through here, so a transition is announced exactly once.
+    """
+    if not apply_video(asset, video):
+        return False
+    notifications.video_settled(asset)
+    return True
+
+
+def fail_missing(asset):
+    """Fail a processing asset whose video Stream no longer has (a 404), and announce it."""
+    asset.status = MediaAssetStatus.FAILED
+    asset.processing_error = MISSING_ON_STREAM.sentence
+    asset.stream_error = "404: Stream has no video with this id"
+    _update_training_session(asset)
+    db.session.flush()
+    notifications.video_settled(asset)
 
 
 def _update_training_session(asset):
@@ -205,7 +251,7 @@ def apply_delivery(delivery_id):
         )
         outcome = "unknown_video"
     else:
-        outcome = "applied" if apply_video(asset, video) else "unchanged"
+        outcome = "applied" if settle(asset, video) else "unchanged"
         log.info(
             "Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome
         )
@@ -241,9 +287,7 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             if asset.status != MediaAssetStatus.PROCESSING:
                 continue  # a webhook settled it while we asked
             if error.status_code == 404:
-                asset.status = MediaAssetStatus.FAILED
-                asset.processing_error = "Stream has no video with this id"
-                _update_training_session(asset)
+                fail_missing(asset)
                 counts["missing"] += 1
             else:
                 log.error("Reconcile: Stream lookup of %s failed: %s", asset.stream_video_id, error)
@@ -251,7 +295,7 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             continue
         # Re-read under a row lock: a webhook may have applied a newer state during the HTTP call.
         db.session.refresh(asset, with_for_update=True)
-        if apply_video(asset, video):
+        if settle(asset, video):
             counts["updated"] += 1
     db.session.flush()
     return counts
