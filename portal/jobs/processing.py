@@ -10,7 +10,7 @@ webhook deliveries.
 """
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Repeat, get_current_job
@@ -39,6 +39,16 @@ def follow_job_id(asset_id):
     return f"follow-processing-{asset_id}"
 
 
+def backoff_repeat(intervals, times):
+    """An RQ Repeat waiting intervals[0], intervals[1], ... then the last interval, `times` times.
+
+    RQ picks a repeat's interval by the repeats *left* (index repeats_left - 1, the last item when
+    out of range), so the list it gets is the schedule reversed, one item per repeat.
+    """
+    waits = [intervals[min(n, len(intervals) - 1)] for n in range(times)]
+    return Repeat(times=times, interval=list(reversed(waits)))
+
+
 def follow_processing(asset_id):
     """Start following a committed processing asset: its first check runs in 30 s.
 
@@ -51,17 +61,18 @@ def follow_processing(asset_id):
     job_id = follow_job_id(asset_id)
     for _attempt in range(2):
         try:
-            queue.enqueue_in(
-                timedelta(seconds=intervals[0]),
+            # Queue.enqueue_in ignores unique=True, so the job is built and scheduled in two steps.
+            job = queue.create_job(
                 check_processing,
-                asset_id,
+                args=(asset_id,),
                 job_id=job_id,
-                unique=True,
-                repeat=Repeat(times=config["FOLLOW_PROCESSING_CHECKS"] - 1, interval=intervals[1:]),
-                job_timeout=JOB_TIMEOUT,
+                status=JobStatus.SCHEDULED,
+                repeat=backoff_repeat(intervals[1:], config["FOLLOW_PROCESSING_CHECKS"] - 1),
+                timeout=JOB_TIMEOUT,
                 result_ttl=0,  # a settled asset's job is deleted, so it can be followed again later
                 failure_ttl=7 * 24 * 3600,
             )
+            queue.schedule_job(job, datetime.now(UTC) + timedelta(seconds=intervals[0]), unique=True)
             return True
         except DuplicateJobError:
             try:
