@@ -71,6 +71,7 @@ def register_blueprints(app):
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.library import bp as library_bp
+    from portal.notifications import bp as notifications_bp
     from portal.webhooks import bp as webhooks_bp
 
     app.register_blueprint(library_bp)
@@ -79,6 +80,7 @@ def register_blueprints(app):
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(webhooks_bp, url_prefix="/api/webhooks")
+    app.register_blueprint(notifications_bp)
 
 
 def register_error_handlers(app):
