@@ -107,6 +107,8 @@ class Config:
     FOLLOW_PROCESSING_INTERVALS = (30, 60, 120, 240, 300)
     FOLLOW_PROCESSING_CHECKS = 40
     PROCESSING_SWEEP_SECONDS = 300
+    # The operations page lists uploading/processing assets unchanged for longer than this.
+    OPERATIONS_STUCK_MINUTES = _env_int("OPERATIONS_STUCK_MINUTES", 15)
 
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).

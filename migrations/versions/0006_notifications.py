@@ -1,4 +1,5 @@
-"""notifications; users.email_notifications; media_assets.stream_pct_complete and stream_error
+"""notifications; users.email_notifications; media_assets.stream_pct_complete and stream_error;
+webhook_deliveries.outcome
 
 Revision ID: 0006_notifications
 Revises: 0002
@@ -45,8 +46,14 @@ def upgrade():
         batch_op.add_column(sa.Column("stream_pct_complete", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("stream_error", sa.Text(), nullable=True))
 
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("outcome", sa.String(length=32), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("outcome")
+
     with op.batch_alter_table("media_assets", schema=None) as batch_op:
         batch_op.drop_column("stream_error")
         batch_op.drop_column("stream_pct_complete")

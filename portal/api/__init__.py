@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from portal.api import auth_views  # noqa: E402,F401
+from portal.api import auth_views, operations_views  # noqa: E402,F401

@@ -59,3 +59,5 @@ class WebhookDelivery(db.Model):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What applying it did: applied, unchanged or unknown_video (None until processed).
+    outcome: Mapped[str | None] = mapped_column(String(32))

@@ -256,6 +256,7 @@ def apply_delivery(delivery_id):
             "Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome
         )
     delivery.processed_at = datetime.now(UTC)
+    delivery.outcome = outcome
     db.session.flush()
     return outcome
 
