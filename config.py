@@ -110,6 +110,16 @@ class Config:
     # The operations page lists uploading/processing assets unchanged for longer than this.
     OPERATIONS_STUCK_MINUTES = _env_int("OPERATIONS_STUCK_MINUTES", 15)
 
+    # Analytics and costs: Stream's prices (USD per 1,000 minutes), how often Stream's minutes are
+    # fetched (a job; pages read the cache) and the monthly projection that alerts the admins.
+    STREAM_PRICE_STORED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_STORED_PER_1000_MIN", "5"))
+    STREAM_PRICE_DELIVERED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_DELIVERED_PER_1000_MIN", "1"))
+    COST_ALERT_MONTHLY_USD = (
+        float(os.environ["COST_ALERT_MONTHLY_USD"]) if os.environ.get("COST_ALERT_MONTHLY_USD") else None
+    )
+    ANALYTICS_REFRESH_SECONDS = _env_int("ANALYTICS_REFRESH_SECONDS", 900)
+    ANALYTICS_CACHE_SECONDS = 7 * 24 * 3600
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

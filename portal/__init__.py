@@ -68,6 +68,7 @@ def register_blueprints(app):
     """Mount the blueprints."""
     from portal.account import bp as account_bp
     from portal.admin import bp as admin_bp
+    from portal.analytics import bp as analytics_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.library import bp as library_bp
@@ -81,6 +82,7 @@ def register_blueprints(app):
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(webhooks_bp, url_prefix="/api/webhooks")
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(analytics_bp)
 
 
 def register_error_handlers(app):

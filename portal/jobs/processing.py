@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Repeat, get_current_job
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs import in_app_context
 from portal.jobs.notifications import enqueue_emails
+from portal.jobs.unique import enqueue_once
 from portal.jobs.webhooks import enqueue_unprocessed_deliveries
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services import notifications, stream_events
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 QUEUE = "default"
 JOB_TIMEOUT = 60
 FOLLOWED = (MediaAssetStatus.UPLOADING, MediaAssetStatus.PROCESSING)
-_FINISHED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 def follow_job_id(asset_id):
@@ -59,30 +58,22 @@ def follow_processing(asset_id):
     intervals = list(config["FOLLOW_PROCESSING_INTERVALS"])
     queue = current_app.extensions["redis"].queue(QUEUE)
     job_id = follow_job_id(asset_id)
-    for _attempt in range(2):
-        try:
-            # Queue.enqueue_in ignores unique=True, so the job is built and scheduled in two steps.
-            job = queue.create_job(
-                check_processing,
-                args=(asset_id,),
-                job_id=job_id,
-                status=JobStatus.SCHEDULED,
-                repeat=backoff_repeat(intervals[1:], config["FOLLOW_PROCESSING_CHECKS"] - 1),
-                timeout=JOB_TIMEOUT,
-                result_ttl=0,  # a settled asset's job is deleted, so it can be followed again later
-                failure_ttl=7 * 24 * 3600,
-            )
-            queue.schedule_job(job, datetime.now(UTC) + timedelta(seconds=intervals[0]), unique=True)
-            return True
-        except DuplicateJobError:
-            try:
-                existing = Job.fetch(job_id, connection=queue.connection)
-            except NoSuchJobError:
-                continue  # it just finished; try once more
-            if existing.get_status(refresh=True) not in _FINISHED:
-                return False
-            existing.delete()
-    return False
+
+    def schedule():
+        # Queue.enqueue_in ignores unique=True, so the job is built and scheduled in two steps.
+        job = queue.create_job(
+            check_processing,
+            args=(asset_id,),
+            job_id=job_id,
+            status=JobStatus.SCHEDULED,
+            repeat=backoff_repeat(intervals[1:], config["FOLLOW_PROCESSING_CHECKS"] - 1),
+            timeout=JOB_TIMEOUT,
+            result_ttl=0,  # a settled asset's job is deleted, so it can be followed again later
+            failure_ttl=7 * 24 * 3600,
+        )
+        queue.schedule_job(job, datetime.now(UTC) + timedelta(seconds=intervals[0]), unique=True)
+
+    return enqueue_once(queue, job_id, schedule)
 
 
 def check_asset(asset_id, stream=None):

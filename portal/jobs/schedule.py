@@ -21,10 +21,12 @@ class ScheduleEntry:
 
 def entries(config):
     """The periodic jobs, with intervals from the settings."""
+    from portal.jobs.analytics import refresh_default_analytics
     from portal.jobs.processing import sweep_processing
 
     return [
         ScheduleEntry(sweep_processing, "default", config["PROCESSING_SWEEP_SECONDS"]),
+        ScheduleEntry(refresh_default_analytics, "default", config["ANALYTICS_REFRESH_SECONDS"]),
     ]
 
 
