@@ -243,12 +243,19 @@ def test_the_sweep_follows_every_processing_asset_once(app, make_asset):
 
 def test_the_schedule_lists_the_sweep_for_rq_cron(app):
     entries = schedule.entries(app.config)
-    assert [(e.func.__name__, e.queue, e.interval) for e in entries] == [("sweep_processing", "default", 300)]
+    assert [(e.func.__name__, e.queue, e.interval) for e in entries] == [
+        ("sweep_processing", "default", 300),
+        ("refresh_default_analytics", "default", 900),
+    ]
     scheduler = schedule.build_cron_scheduler(app.extensions["redis"].connection, app.config)
-    assert [job.interval for job in scheduler.get_jobs()] == [300]
+    assert [job.interval for job in scheduler.get_jobs()] == [300, 900]
     enqueued = scheduler.enqueue_jobs()
-    assert [job.func_name for job in enqueued] == ["portal.jobs.processing.sweep_processing"]
-    assert queue_of(app).count == 1
+    assert [job.func_name for job in enqueued] == [
+        "portal.jobs.processing.sweep_processing",
+        "portal.jobs.analytics.refresh_default_analytics",
+    ]
+    assert queue_of(app).count == 2
+    assert scheduler.enqueue_jobs() == []  # not due again until their interval has passed
 
 
 def test_a_sweep_enqueues_webhook_deliveries_that_missed_their_job(app):
