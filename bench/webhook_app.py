@@ -1,0 +1,17 @@
+"""The portal as `wsgi.py` builds it, plus one bare route, for bench_webhooks.py's comparison.
+
+`/__bench__/bare` runs through the same app (its before/after-request hooks, security headers,
+error handlers; CSRF-exempt like the webhook) but does no work of its own: what the webhook costs above it is its own.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from portal import create_app, security  # noqa: E402
+
+BARE = "/__bench__/bare"
+app = create_app()
+app.add_url_rule(BARE, "bench_bare", lambda: "ok", methods=["POST"])
+security.CSRF_EXEMPT_PATHS.add(BARE)  # as the webhook is: both skip the CSRF check alike
