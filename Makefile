@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 FLASK := $(PY) -m flask --app wsgi
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test bench lint install clean
+.PHONY: run dev test bench lint install clean
 
 $(STAMP): requirements.txt
 	test -x $(VENV)/bin/pip || python3 -m venv --clear $(VENV)
@@ -19,6 +19,13 @@ run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(PY) -m portal.devserver
+
+# As `make run`, with Flask's reloading development server instead of gunicorn.
+dev: $(STAMP)
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(PY) -m portal.devserver --reload
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

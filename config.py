@@ -16,6 +16,41 @@ def _env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+# Cloudflare Stream defaults: the one home of every Stream default. The config classes below read the
+# environment over them; portal.services.stream (client, tus, settings) imports them from here.
+CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
+STREAM_BACKENDS = ("emulator", "cloudflare")
+STREAM_DEFAULTS = {
+    "STREAM_BACKEND": "emulator",
+    "STREAM_EMULATOR_PORT": 8788,
+    "CLOUDFLARE_API_BASE": CLOUDFLARE_API_BASE,
+    "CLOUDFLARE_GRAPHQL_URL": CLOUDFLARE_API_BASE + "/graphql",
+    "STREAM_HTTP_TIMEOUT": 30,
+    "STREAM_MAX_RETRIES": 4,
+    "STREAM_TUS_CHUNK_SIZE": 50 * MIB,  # Cloudflare's recommendation
+}
+
+
+def emulator_stream_defaults(port):
+    """What the `emulator` backend defaults to: the local emulator's API, account, token and root."""
+    root = f"http://127.0.0.1:{port}"
+    return {
+        "CLOUDFLARE_API_BASE": root + "/client/v4",
+        "CLOUDFLARE_GRAPHQL_URL": root + "/client/v4/graphql",
+        "CLOUDFLARE_ACCOUNT_ID": "emulator-account",
+        "CLOUDFLARE_STREAM_API_TOKEN": "emulator-token",
+        "STREAM_CUSTOMER_BASE_URL": root,
+    }
+
+
+def stream_defaults(backend, emulator_port=None):
+    """Every Stream default for a backend (the emulator's own values included for `emulator`)."""
+    defaults = dict(STREAM_DEFAULTS)
+    if backend == "emulator":
+        defaults.update(emulator_stream_defaults(emulator_port or STREAM_DEFAULTS["STREAM_EMULATOR_PORT"]))
+    return defaults
+
+
 def database_url(url):
     """Return a SQLAlchemy URL, choosing the psycopg 3 driver for PostgreSQL URLs."""
     if url.startswith("postgres://"):
@@ -56,31 +91,56 @@ class Config:
     # The CSRF token is tied to the session, which ends 12 h after sign-in; no shorter limit, so a
     # page left open during a long upload keeps working.
     WTF_CSRF_TIME_LIMIT = None
-    # CSRF is checked by portal.security.protect_from_csrf, which exempts the signed webhook and
-    # bearer-token API calls.
+    # CSRF is checked by portal.security.protect_from_csrf on every unsafe request except: the
+    # webhooks blueprint (its signature authenticates it), POST /api/auth/login (JSON only, which a
+    # cross-site form cannot send without a CORS preflight, and it uses no existing session), and
+    # API calls carrying a bearer token (no cookie is involved).
     WTF_CSRF_CHECK_DEFAULT = False
-    MAX_CONTENT_LENGTH = 210 * MIB
+
+    # Request body caps. Every body is refused with 413 above MAX_CONTENT_LENGTH, checked from
+    # Content-Length before anything is read (a chunked body without a length is cut off one byte past
+    # the cap and refused too: see portal/request_limits.py). Sign-in, forms and JSON calls need a few
+    # KB. A view that legitimately receives a large body (uploads, the webhook, captions) raises its
+    # own limit with `request.max_content_length = <bytes>` before it reads, and reads the stream
+    # without buffering it whole.
+    MAX_CONTENT_LENGTH = 16 * 1024
+    MAX_FORM_MEMORY_SIZE = 16 * 1024
+    MAX_FORM_PARTS = 50
 
     # API bearer tokens
     API_TOKEN_TTL_SECONDS = _env_int("API_TOKEN_TTL_SECONDS", 3600)
 
-    # Login throttling (Flask-Limiter on the portal's Redis)
+    # Sign-in throttling (Flask-Limiter on the portal's Redis; see portal/auth/throttle.py). One budget
+    # for /login and /api/auth/login. Moving windows: guessing slows to a trickle, never a lockout.
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    # If Redis is unreachable, keep limiting sign-ins with per-process memory rather than fail.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STRATEGY = "moving-window"
+    # Fail closed: when Redis cannot be reached the limiter raises and sign-in answers 503 (see
+    # portal/errors.py). Per-process memory would restart every count from zero in each process (and
+    # on every restart), which is the unthrottled guessing the limits exist to stop; members already
+    # signed in are not affected, and `make run` restarts its Redis.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+    RATELIMIT_SWALLOW_ERRORS = False
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute;200 per hour")
+    # Failed sign-ins at one account from one address (or one known device).
+    LOGIN_LIMIT_PER_ACCOUNT_SOURCE = os.environ.get(
+        "LOGIN_LIMIT_PER_ACCOUNT_SOURCE", "5 per 15 minutes;20 per day"
+    )
+    # Failed sign-ins at one account from browsers that never signed in to it (known devices are exempt).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
+    # How long a browser that signed in stays known to the account (the signed device cookie).
+    SIGN_IN_DEVICE_COOKIE_DAYS = _env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180)
 
-    # Cloudflare Stream
-    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", "emulator")
-    STREAM_EMULATOR_PORT = _env_int("STREAM_EMULATOR_PORT", 8788)
+    # Cloudflare Stream (defaults in STREAM_DEFAULTS above). STREAM_SETTINGS_FILE is the one overlay:
+    # what `flask stream setup --save` writes; portal.services.stream.settings.apply_settings_file
+    # merges it at start-up into the keys the environment leaves unset (see its docstring).
+    STREAM_BACKEND = os.environ.get("STREAM_BACKEND", STREAM_DEFAULTS["STREAM_BACKEND"])
+    STREAM_EMULATOR_PORT = _env_int("STREAM_EMULATOR_PORT", STREAM_DEFAULTS["STREAM_EMULATOR_PORT"])
     STREAM_EMULATOR_DIR = os.path.join(INSTANCE_DIR, "stream-emulator")
     STREAM_SETTINGS_FILE = os.path.join(INSTANCE_DIR, "stream-settings.json")
-    CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", "https://api.cloudflare.com/client/v4")
+    CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", STREAM_DEFAULTS["CLOUDFLARE_API_BASE"])
     CLOUDFLARE_GRAPHQL_URL = os.environ.get(
-        "CLOUDFLARE_GRAPHQL_URL", "https://api.cloudflare.com/client/v4/graphql"
+        "CLOUDFLARE_GRAPHQL_URL", STREAM_DEFAULTS["CLOUDFLARE_GRAPHQL_URL"]
     )
     CLOUDFLARE_ACCOUNT_ID = os.environ.get("CLOUDFLARE_ACCOUNT_ID")
     CLOUDFLARE_STREAM_API_TOKEN = os.environ.get("CLOUDFLARE_STREAM_API_TOKEN")
@@ -89,9 +149,9 @@ class Config:
     CLOUDFLARE_STREAM_SIGNING_KEY_ID = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY_ID")
     CLOUDFLARE_STREAM_SIGNING_KEY = os.environ.get("CLOUDFLARE_STREAM_SIGNING_KEY")
     CLOUDFLARE_STREAM_WEBHOOK_SECRET = os.environ.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET")
-    STREAM_HTTP_TIMEOUT = _env_int("STREAM_HTTP_TIMEOUT", 30)
-    STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", 4)
-    STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", 50 * MIB)
+    STREAM_HTTP_TIMEOUT = _env_int("STREAM_HTTP_TIMEOUT", STREAM_DEFAULTS["STREAM_HTTP_TIMEOUT"])
+    STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", STREAM_DEFAULTS["STREAM_MAX_RETRIES"])
+    STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", STREAM_DEFAULTS["STREAM_TUS_CHUNK_SIZE"])
 
     # Notifications and email (SMTP; no email is sent unless MAIL_SERVER and MAIL_FROM are set)
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -136,13 +196,15 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     DEBUG = False
-    _emulator = f"http://127.0.0.1:{Config.STREAM_EMULATOR_PORT}"
     if Config.STREAM_BACKEND == "emulator":
-        CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator + "/client/v4")
-        CLOUDFLARE_GRAPHQL_URL = os.environ.get("CLOUDFLARE_GRAPHQL_URL", _emulator + "/client/v4/graphql")
-        CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or "emulator-account"
-        CLOUDFLARE_STREAM_API_TOKEN = Config.CLOUDFLARE_STREAM_API_TOKEN or "emulator-token"
-        STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator
+        _emulator = emulator_stream_defaults(Config.STREAM_EMULATOR_PORT)
+        CLOUDFLARE_API_BASE = os.environ.get("CLOUDFLARE_API_BASE", _emulator["CLOUDFLARE_API_BASE"])
+        CLOUDFLARE_GRAPHQL_URL = os.environ.get("CLOUDFLARE_GRAPHQL_URL", _emulator["CLOUDFLARE_GRAPHQL_URL"])
+        CLOUDFLARE_ACCOUNT_ID = Config.CLOUDFLARE_ACCOUNT_ID or _emulator["CLOUDFLARE_ACCOUNT_ID"]
+        CLOUDFLARE_STREAM_API_TOKEN = (
+            Config.CLOUDFLARE_STREAM_API_TOKEN or _emulator["CLOUDFLARE_STREAM_API_TOKEN"]
+        )
+        STREAM_CUSTOMER_BASE_URL = Config.STREAM_CUSTOMER_BASE_URL or _emulator["STREAM_CUSTOMER_BASE_URL"]
 
 
 class TestConfig(DevelopmentConfig):
@@ -174,8 +236,12 @@ class ProductionConfig(Config):
         secret = settings.get("SECRET_KEY")
         if not secret or secret == DEFAULT_SECRET_KEY or len(secret) < 32:
             missing.append("SECRET_KEY (a random value of at least 32 characters)")
-        if not settings.get("DATABASE_URL"):
+        database = settings.get("DATABASE_URL") or ""
+        if not database:
             missing.append("DATABASE_URL")
+        elif database.lower().startswith("sqlite"):
+            # SQLite serializes writers but cannot lock rows, and web and worker machines cannot share it.
+            missing.append("DATABASE_URL (PostgreSQL: production refuses SQLite)")
         if not settings.get("REDIS_URL"):
             missing.append("REDIS_URL")
         base_url = settings.get("PORTAL_BASE_URL") or ""

@@ -22,6 +22,7 @@ def create_app(config_class=None, overrides=None):
     )
     app.config.from_object(config_class)
     app.config.update(overrides or {})
+    load_stream_settings(app)
     check_settings(app, config_class)
     register_extensions(app)
     register_blueprints(app)
@@ -30,9 +31,28 @@ def create_app(config_class=None, overrides=None):
     return app
 
 
+def load_stream_settings(app):
+    """Merge the `flask stream setup --save` file into app.config (the one overlay) and register the
+    lazily-built Stream client, before the settings are checked."""
+    from portal.services import stream
+
+    stream.init_app(app)
+
+
 def check_settings(app, config_class):
-    """Refuse to start when the environment lacks what this configuration needs."""
+    """Refuse to start when the environment lacks what this configuration needs.
+
+    A malformed CLOUDFLARE_STREAM_SIGNING_KEY stops production; elsewhere it is logged as an error
+    at start-up and the portal runs on (the webhook and `flask stream setup` still work).
+    """
+    from portal.services.stream.settings import signing_key_problem
+
     missing = config_class.problems(app.config)
+    bad_key = signing_key_problem(app.config)
+    if bad_key and config_class.ENV_NAME == "production":
+        missing.append(bad_key)
+    elif bad_key:
+        logging.getLogger(__name__).error("Stream settings: %s", bad_key)
     if missing:
         raise RuntimeError(f"{config_class.ENV_NAME} configuration is incomplete; set: " + ", ".join(missing))
 
@@ -48,11 +68,10 @@ def configure_logging(level):
 
 
 def register_extensions(app):
-    """Bind the unbound extensions and the per-app clients (Redis, queues, Stream)."""
+    """Bind the unbound extensions and the per-app clients (Redis, queues; Stream is in load_stream_settings)."""
     from portal import redis_runtime, security
     from portal.auth import session as auth_session
     from portal.extensions import csrf, db, limiter, login_manager, migrate
-    from portal.services import stream
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "migrations"), render_as_batch=True)
@@ -61,7 +80,6 @@ def register_extensions(app):
     redis_runtime.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
-    stream.init_app(app)
 
 
 def register_blueprints(app):
@@ -80,7 +98,7 @@ def register_blueprints(app):
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
-    app.register_blueprint(webhooks_bp, url_prefix="/api/webhooks")
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(analytics_bp)
 
@@ -94,6 +112,6 @@ def register_error_handlers(app):
 
 def register_commands(app):
     """The `flask` CLI commands."""
-    from portal.cli import register
+    from portal.commands import register
 
     register(app)

@@ -5,6 +5,8 @@ import re
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
+from redis import RedisError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -60,8 +62,24 @@ def handle_csrf_error(error):
     return _page_error(400, "Form expired", message)
 
 
+UNAVAILABLE = (RedisError, StorageError)
+
+
+def handle_unavailable(error):
+    """Redis (queues, sign-in limits) cannot be reached: 503, try again shortly; never unthrottled."""
+    db.session.rollback()
+    log.error("Redis unavailable on %s %s: %s", request.method, request.path, error)
+    message = "This is unavailable for a moment. Please try again shortly."
+    if is_api_request():
+        return json_error(503, "service_unavailable", message, headers={"Retry-After": "5"})
+    body, status = _page_error(503, "Temporarily unavailable", message)
+    return body, status, {"Retry-After": "5"}
+
+
 def handle_http_exception(error):
     """Any werkzeug HTTP error (404, 405, 413, 429...)."""
+    if isinstance(getattr(error, "original_exception", None), UNAVAILABLE):
+        return handle_unavailable(error.original_exception)  # raised while finishing the response
     headers = {k: v for k, v in error.get_headers() if k != "Content-Type"} if error.code == 405 else {}
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
@@ -88,5 +106,7 @@ def register_error_handlers(app):
     """Install the portal's error handlers."""
     app.register_error_handler(APIError, handle_api_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    for error_class in UNAVAILABLE:
+        app.register_error_handler(error_class, handle_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

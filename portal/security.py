@@ -4,15 +4,15 @@ import time
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
+from portal import request_limits
 from portal.auth.access import bearer_token
 from portal.errors import is_api_request
 from portal.extensions import csrf
-
-# The webhook is authenticated by its signature; the API login takes only JSON, which a
-# cross-site form cannot send without a CORS preflight, and it uses no existing session.
-CSRF_EXEMPT_PATHS = {"/api/webhooks/cloudflare/stream", "/api/auth/login"}
 
 
 def stream_frame_sources(config):
@@ -52,20 +52,54 @@ def add_security_headers(response):
     response.headers["X-Frame-Options"] = "DENY" if is_api else "SAMEORIGIN"
     if config.get("HSTS_ENABLED"):
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if is_api or response.headers.get("Cache-Control") is None and current_user.is_authenticated:
+    if is_api or response.headers.get("Cache-Control") is None and depends_on_session():
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
+def depends_on_session():
+    """True when a response must not be cached: it is for a signed-in person, it sets the session
+    cookie, or it carries the session's CSRF token (every page form does)."""
+    if request.endpoint == "static":
+        return False
+    return current_user.is_authenticated or session.modified or "csrf_token" in g
+
+
 def protect_from_csrf():
-    """CSRF on every unsafe request, except the signed webhook and bearer-token API calls."""
+    """CSRF on every unsafe request, except bearer-token API calls and what is marked `csrf.exempt`.
+
+    Exempt: the webhooks blueprint (signed, see portal/webhooks/__init__.py) and POST /api/auth/login
+    (JSON only, which a cross-site form cannot send without a CORS preflight; it uses no session).
+    """
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
-    if request.path in CSRF_EXEMPT_PATHS:
-        return
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return  # the path exists, not for this method: routing answers 405 and no view runs
     if is_api_request() and bearer_token() is not None:
         return
-    csrf.protect()
+    # A path with no route is checked too (so a stray POST with a cookie is refused before its 404).
+    if request.endpoint is not None and csrf._is_exempt():  # flask-wtf's own @csrf.exempt check
+        return
+    header_token = request.headers.get("X-CSRFToken")
+    if header_token:
+        protect_with_header(header_token)
+    else:
+        csrf.protect()
+
+
+def protect_with_header(token):
+    """CSRFProtect.protect for a token sent in X-CSRFToken, without touching the body (which it would
+    parse first, looking for a form field): a view may first allow the body to be large (uploads)."""
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+    if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+        if not request.referrer:
+            raise CSRFError("The referrer header is missing.")
+        if not same_origin(request.referrer, f"https://{request.host}/"):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True
 
 
 def enforce_absolute_session_lifetime():
@@ -86,6 +120,7 @@ def init_app(app):
     if hops:
         # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    request_limits.init_app(app)
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)
     app.after_request(add_security_headers)

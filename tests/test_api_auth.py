@@ -255,7 +255,7 @@ def test_every_failed_login_gets_the_same_status_and_body(client, make_user, ema
             "unsupported_media_type",
         ),
         ({}, 415, "unsupported_media_type"),
-        ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
+        ({"data": "[" * 5_000 + "]" * 5_000, "content_type": "application/json"}, 400, "invalid_json"),
         (
             {"data": b'{"email": "\xff\xfe", "password": "x"}', "content_type": "application/json"},
             400,
@@ -296,7 +296,7 @@ def test_login_is_throttled_per_ip(app_factory):
     assert other_ip.status_code == 200
 
 
-def test_login_is_still_throttled_when_redis_is_unreachable(app_factory, tmp_path):
+def test_login_fails_closed_when_redis_is_unreachable(app_factory, tmp_path):
     app = app_factory(
         LOGIN_LIMIT_PER_IP="3 per minute",
         RATELIMIT_STORAGE_URI=f"redis+unix://{tmp_path / 'no-redis-here.sock'}",
@@ -306,7 +306,7 @@ def test_login_is_still_throttled_when_redis_is_unreachable(app_factory, tmp_pat
         client.post("/api/auth/login", json={"email": "x@example.org", "password": "x"}).status_code
         for _ in range(4)
     ]
-    assert statuses == [401, 401, 401, 429]
+    assert statuses == [503, 503, 503, 503]
 
 
 def test_failed_logins_are_throttled_per_account_across_ips(app_factory):

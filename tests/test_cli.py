@@ -6,7 +6,7 @@ from sqlalchemy import func, inspect, select
 
 from config import ProductionConfig, TestConfig
 from portal import create_app
-from portal.cli import DEMO_ACCOUNTS, DEMO_PASSWORD
+from portal.commands.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
 from portal.models import Role, Tier, User
 from portal.redis_runtime import limiter_storage_uri
@@ -68,7 +68,7 @@ def test_create_user_refuses_a_taken_email_whatever_its_case(runner, make_user):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--email", "s@example.org", "--password", "short"], "use at least 10 characters"),
+        (["--email", "s@example.org", "--password", "short"], "Use 10 to 256 characters"),
         (
             ["--email", "s@example.org", "--password", "a-long-password", "--role", "owner"],
             "'owner' is not one of",
@@ -175,3 +175,14 @@ def test_flask_db_upgrade_builds_the_schema(tmp_path, redis_url, keep_logging): 
 def test_stream_reconcile_is_a_flask_command(runner):
     result = runner.invoke(args=["stream-reconcile"])
     assert result.exit_code == 0, result.output
+
+
+def test_stream_reconcile_is_in_the_stream_group_and_the_old_name_is_a_hidden_alias(runner):
+    result = runner.invoke(args=["stream", "reconcile", "--older-than", "30"])
+    assert result.exit_code == 0, result.output
+    assert "Deliveries: 0 enqueued" in result.output
+    listed = runner.invoke(args=["--help"]).output
+    assert "stream-reconcile" not in listed and "stream" in listed
+    group = runner.invoke(args=["stream", "--help"]).output
+    assert all(name in group for name in ("setup", "status", "reconcile"))
+    assert "deprecated" in runner.invoke(args=["stream-reconcile"]).output.lower()

@@ -1,6 +1,11 @@
 """Configuration: production refuses to start without what it needs, and says what is missing."""
 
+import base64
+import logging
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config import (
     DEFAULT_SECRET_KEY,
@@ -12,12 +17,18 @@ from config import (
 )
 from portal import create_app
 
+SIGNING_KEY_PEM_B64 = base64.b64encode(
+    rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+).decode()  # the base64 PEM exactly as Stream's /stream/keys returns it
+
 CLOUDFLARE_SETTINGS = {
     "CLOUDFLARE_ACCOUNT_ID": "0123456789abcdef0123456789abcdef",
     "CLOUDFLARE_STREAM_API_TOKEN": "cf-api-token",
     "CLOUDFLARE_STREAM_CUSTOMER_CODE": "abc123xyz",
     "CLOUDFLARE_STREAM_SIGNING_KEY_ID": "signing-key-id",
-    "CLOUDFLARE_STREAM_SIGNING_KEY": "base64-pem-of-the-signing-key",
+    "CLOUDFLARE_STREAM_SIGNING_KEY": SIGNING_KEY_PEM_B64,
     "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "webhook-secret",
 }
 
@@ -150,3 +161,20 @@ def test_portal_env_picks_the_configuration(monkeypatch, name, expected):
 def test_test_config_keeps_csrf_on(app):
     assert app.config["WTF_CSRF_ENABLED"] is not False
     assert app.config["TESTING"] is True
+
+
+# -- a malformed signing key is reported at start-up, naming the setting ----------------------------
+
+
+def test_production_refuses_to_start_with_a_malformed_signing_key(redis_url):
+    settings = production_settings(redis_url, CLOUDFLARE_STREAM_SIGNING_KEY="not-a-pem")
+    with pytest.raises(RuntimeError, match="CLOUDFLARE_STREAM_SIGNING_KEY is malformed"):
+        create_app(ProductionConfig, overrides=settings)
+
+
+def test_development_logs_a_malformed_signing_key_at_start_up_and_runs(app_factory, caplog):
+    with caplog.at_level(logging.ERROR, logger="portal"):
+        app = app_factory(CLOUDFLARE_STREAM_SIGNING_KEY="not-a-pem", CLOUDFLARE_STREAM_SIGNING_KEY_ID="kid")
+    assert app is not None
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "CLOUDFLARE_STREAM_SIGNING_KEY is malformed" in errors[0]

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, RecordingStatus, TrainingSession
+from portal.services.stream import get_client
 
 
 def test_seed_demo_videos_uploads_processes_and_links_the_session(app_factory, emulator):
@@ -20,7 +21,7 @@ def test_seed_demo_videos_uploads_processes_and_links_the_session(app_factory, e
         assets = db.session.scalars(select(MediaAsset).order_by(MediaAsset.title)).all()
         assert [a.status for a in assets] == [MediaAssetStatus.READY] * 3
         assert all(a.duration_seconds == 6 and (a.width, a.height) == (640, 360) for a in assets)
-        stream = app.extensions["stream"]
+        stream = get_client()
         for asset in assets:
             video = stream.get_video(asset.stream_video_id)
             assert video["requireSignedURLs"] is (asset.access_level != MediaAccessLevel.PUBLIC)

@@ -19,6 +19,7 @@ from portal.jobs.notifications import email_job_id, enqueue_emails, send_notific
 from portal.jobs.webhooks import apply_stream_webhook
 from portal.models import MediaAsset, MediaAssetStatus, Notification, Role, Tier, User
 from portal.services import notifications, stream_events
+from portal.services.stream import get_client, reset_client
 from tests.conftest import csrf_token_from, serving, shareable_database
 
 
@@ -199,11 +200,11 @@ def test_emulator_webhook_to_ready_to_notification_and_email(
         owner.set_password("a-long-password", method="pbkdf2:sha256:1000")
         db.session.add(owner)
         db.session.commit()
-        stream = app.extensions["stream"]
-        app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = stream.set_webhook(
+        app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = get_client().set_webhook(
             url + "/api/webhooks/cloudflare/stream"
         )
-        stream.reset()
+        reset_client()
+        stream = get_client()
         video = stream.upload_video(str(sample_video), {"title": "Seminar"})
         asset = ready_asset(owner.id, uid=video["uid"])
         asset_id = asset.id

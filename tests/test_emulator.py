@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from portal.emulator import faults
 from portal.emulator.server import EmulatorServer
 from tests.emulator_fixtures import AUTH, TEST_RETRY_DELAYS, TUS, stream_url
 from tests.media_samples import make_broken_video, make_not_video
@@ -624,12 +626,15 @@ def test_status_faults_fail_n_requests_then_recover(emulator, http):
     assert requests.post(faults, json={"kind": "explode"}, timeout=10).status_code == 400
 
 
-def test_delay_fault_slows_the_next_request(emulator, http):
+def test_delay_fault_slows_the_next_request(emulator, http, monkeypatch):
+    slept = []  # the emulator's sleeps, counted instead of timed
+    monkeypatch.setattr(faults, "time", SimpleNamespace(sleep=slept.append))
     emulator.emulator.faults.add({"kind": "delay", "seconds": 0.3})
-    started = time.monotonic()
     assert http.get(stream_url(emulator), timeout=10).status_code == 200
-    assert time.monotonic() - started >= 0.3
+    assert slept == [0.3]
     assert emulator.emulator.faults.armed() == []
+    assert http.get(stream_url(emulator), timeout=10).status_code == 200
+    assert slept == [0.3]  # only the next request was delayed
 
 
 def test_drop_patch_keeps_what_was_read_and_the_upload_resumes(emulator, http, sample_video):

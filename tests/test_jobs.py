@@ -1,4 +1,4 @@
-"""Jobs run in an app context even when a plain `rq worker` (no Flask app around it) runs them."""
+"""Jobs run in an app context even when a plain `rq worker -w portal.worker.AppWorker` runs them."""
 
 import os
 import subprocess
@@ -33,7 +33,18 @@ def test_a_plain_rq_worker_runs_a_job_in_a_fresh_app_context(app, redis_url, tmp
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=os.getcwd())
     subprocess.run(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "webhooks"],
+        [
+            sys.executable,
+            "-m",
+            "rq.cli",
+            "worker",
+            "-w",
+            "portal.worker.AppWorker",
+            "--burst",
+            "--url",
+            redis_url,
+            "webhooks",
+        ],
         env=env,
         check=True,
         cwd=os.getcwd(),

@@ -24,6 +24,7 @@ MODEL_TABLES = {
     "training_sessions",
     "events",
     "webhook_deliveries",
+    "sign_in_attempts",
     "notifications",
 }
 

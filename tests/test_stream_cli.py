@@ -10,7 +10,8 @@ import requests
 from flask import Flask
 
 from portal.commands.stream import stream_cli
-from portal.services.stream import init_app
+from portal.services.stream import get_client, init_app
+from portal.webhooks import bp as webhooks_bp
 
 
 @pytest.fixture
@@ -26,6 +27,7 @@ def app(emulator, tmp_path):
         PORTAL_BASE_URL="http://portal.test",
     )
     init_app(app)
+    app.register_blueprint(webhooks_bp)  # the setup command builds the webhook URL from the route
     app.cli.add_command(stream_cli)
     return app
 
@@ -44,7 +46,7 @@ def test_setup_prints_and_saves_settings_that_then_sign_playable_urls(app, sampl
     saved = json.loads(Path(path).read_text(encoding="utf-8"))
     assert {k: saved[k] for k in printed} == printed
 
-    stream = app.extensions["stream"]
+    stream = get_client(app)
     assert stream.signing_key_id == printed["CLOUDFLARE_STREAM_SIGNING_KEY_ID"]
     assert stream.webhook_secret == printed["CLOUDFLARE_STREAM_WEBHOOK_SECRET"]
     assert stream.get_webhook()["notificationUrl"] == "http://portal.test/api/webhooks/cloudflare/stream"

@@ -2,7 +2,8 @@
 
 These mock HTTP on purpose: the emulator answers in its own (faithful) way, but only Cloudflare's
 published examples show the quirks a client must tolerate: list `range`/`total` sent as strings,
-the exact webhook example body, the GraphQL analytics answer (the emulator has no GraphQL),
+the exact webhook example body, the GraphQL analytics answer exactly as Cloudflare documents it
+(the emulator's own GraphQL is tested in test_emulator_analytics.py),
 the 10000 authentication error envelope, absolute tus `Location` + `stream-media-id` on a 201,
 and `"Revoked"` as the key-delete result. Everything else is tested against the real emulator.
 """

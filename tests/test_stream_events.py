@@ -11,8 +11,9 @@ from rq.job import Job, JobStatus
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from portal.commands.stream import reconcile_command
 from portal.extensions import db
-from portal.jobs.webhooks import apply_stream_webhook, enqueue_unprocessed_deliveries, reconcile_command
+from portal.jobs.webhooks import apply_stream_webhook, enqueue_unprocessed_deliveries
 from portal.models import (
     EntityType,
     MediaAsset,
@@ -22,6 +23,7 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.services import stream_events
+from portal.services.stream import get_client
 from portal.services.stream_events import apply_video, record_delivery
 
 UID = "0123456789abcdef0123456789abcdef"
@@ -264,7 +266,7 @@ def _wait_until_settled(stream, uid, timeout=60):
 def test_reconcile_asks_stream_about_stuck_assets(app_factory, emulator, sample_video):
     app = app_factory(CLOUDFLARE_API_BASE=emulator.api_base, STREAM_CUSTOMER_BASE_URL=emulator.url)
     with app.app_context():
-        stream = app.extensions["stream"]
+        stream = get_client()
         uid = stream.upload_video(str(sample_video), {"title": "Stuck"})["uid"]
         recent_uid = stream.upload_video(str(sample_video), {"title": "Recent"})["uid"]
         session = TrainingSession(title="Stuck seminar", recording_status=RecordingStatus.PROCESSING)

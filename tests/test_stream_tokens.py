@@ -3,6 +3,7 @@
 import base64
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -165,7 +166,10 @@ def test_embed_code_has_player_options_and_escapes_attributes(client):
         'allow="accelerometer; gyroscope; autoplay; encrypted-media; picture-in-picture;" '
         'allowfullscreen="true"'
     ) in html
-    assert "padding-top: 56.25%" in html
+    # The 16:9 box is the stylesheet's (the portal's CSP forbids inline style attributes).
+    assert '<div class="stream-player">' in html and "style=" not in html
+    css = (Path(__file__).parent.parent / "static" / "css" / "portal.css").read_text(encoding="utf-8")
+    assert ".stream-player { position: relative; padding-top: 56.25%; }" in css
     with pytest.raises(ValueError):
         client.get_embed_code(VIDEO, options={"autoplai": True})
 

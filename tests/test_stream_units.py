@@ -8,10 +8,17 @@ import stat
 import pytest
 from flask import Flask
 
-from portal.services.stream import LazyStreamClient, StreamClient, init_app, plan_tus_chunks, srt_to_vtt
+from portal.services.stream import (
+    StreamClient,
+    get_client,
+    init_app,
+    plan_tus_chunks,
+    reset_client,
+    srt_to_vtt,
+)
 from portal.services.stream.captions import to_webvtt
 from portal.services.stream.fields import list_params, to_json_fields, to_tus_pairs
-from portal.services.stream.settings import write_settings_file
+from portal.services.stream.settings import apply_settings_file, write_settings_file
 from portal.services.stream.transport import parse_retry_after
 from portal.services.stream.tus import (
     CHUNK_MULTIPLE,
@@ -164,14 +171,18 @@ def test_settings_file_fills_the_key_pair_and_secret(tmp_path, rsa_pem_b64):
         },
     )
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    client = StreamClient.from_config({"STREAM_SETTINGS_FILE": str(path)})
+
+    def overlaid(config):
+        """A client from config with the settings file merged in, as init_app does at start-up."""
+        apply_settings_file(config)
+        return StreamClient.from_config(config)
+
+    client = overlaid({"STREAM_SETTINGS_FILE": str(path)})
     assert client.signing_key_id == "kid1" and client.webhook_secret == "s3cret"
     assert client.signing_key is not None
-    configured = StreamClient.from_config(
-        {"STREAM_SETTINGS_FILE": str(path), "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "from-env"}
-    )
+    configured = overlaid({"STREAM_SETTINGS_FILE": str(path), "CLOUDFLARE_STREAM_WEBHOOK_SECRET": "from-env"})
     assert configured.webhook_secret == "from-env"
-    elsewhere = StreamClient.from_config(
+    elsewhere = overlaid(
         {
             "STREAM_SETTINGS_FILE": str(path),
             "STREAM_BACKEND": "cloudflare",
@@ -183,18 +194,32 @@ def test_settings_file_fills_the_key_pair_and_secret(tmp_path, rsa_pem_b64):
     assert elsewhere.signing_key_id is None and elsewhere.webhook_secret is None
 
 
+def test_a_re_read_settings_file_replaces_its_own_values_but_never_the_environments(tmp_path):
+    path = tmp_path / "stream.json"
+    write_settings_file(str(path), {"CLOUDFLARE_STREAM_WEBHOOK_SECRET": "first"})
+    app = Flask(__name__)
+    app.config.update(STREAM_SETTINGS_FILE=str(path))
+    init_app(app)
+    assert app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] == "first"
+    write_settings_file(str(path), {"CLOUDFLARE_STREAM_WEBHOOK_SECRET": "second"})
+    reset_client(app)
+    assert get_client(app).webhook_secret == app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] == "second"
+    app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = "from-env"
+    reset_client(app)
+    assert app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] == "from-env"
+
+
 def test_init_app_is_lazy_and_builds_from_config_on_first_use():
     app = Flask(__name__)
     app.config.update(STREAM_BACKEND="nonsense")
-    ext = init_app(app)
-    assert isinstance(app.extensions["stream"], LazyStreamClient) and ext is app.extensions["stream"]
+    init_app(app)
     with pytest.raises(ValueError, match="STREAM_BACKEND"):
-        ext.get_video  # noqa: B018 (the attribute access builds the client)
+        get_client(app)
     app.config["STREAM_BACKEND"] = "emulator"
-    assert ext.stream_url.endswith("/accounts/emulator-account/stream")
-    ext.reset()
+    assert get_client(app).stream_url.endswith("/accounts/emulator-account/stream")
+    reset_client(app)
     app.config["CLOUDFLARE_ACCOUNT_ID"] = "other"
-    assert ext.account_id == "other"
+    assert get_client(app).account_id == "other"
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +241,11 @@ def test_settings_file_is_plain_json(tmp_path):
     write_settings_file(str(path), {"A": "1"})
     write_settings_file(str(path), {"A": "2"})
     assert json.loads(path.read_text()) == {"A": "2"} and len(list(tmp_path.iterdir())) == 1
+
+
+def test_an_unreadable_settings_file_is_ignored_and_named_in_the_log(tmp_path, caplog):
+    path = tmp_path / "stream.json"
+    path.write_text("{not json", encoding="utf-8")
+    config = {"STREAM_SETTINGS_FILE": str(path)}
+    assert apply_settings_file(config) == {} and not config.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET")
+    assert str(path) in caplog.text and "ignored" in caplog.text

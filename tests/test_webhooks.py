@@ -22,6 +22,7 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.redis_runtime import RedisServices
+from portal.services.stream import get_client, reset_client
 from portal.services.stream.webhooks import signature_header
 from portal.services.stream_events import dedupe_key
 from tests.conftest import serving, shareable_database
@@ -223,9 +224,24 @@ def test_timestamp_outside_300_seconds_is_401(app, client, offset):
 def test_no_secret_configured_is_503(app_factory, tmp_path):
     app = app_factory(STREAM_SETTINGS_FILE=str(tmp_path / "none.json"))
     with app.app_context():
-        assert app.extensions["stream"].client.webhook_secret is None
+        assert get_client().webhook_secret is None
         response = post_signed(app.test_client(), video_body())
         assert_rejected(app, response, 503, "webhook_not_configured")
+
+
+def test_a_malformed_signing_key_does_not_stop_webhooks(app_factory):
+    """The webhook needs only its secret: a bad CLOUDFLARE_STREAM_SIGNING_KEY breaks signing, not this."""
+    app = app_factory(
+        CLOUDFLARE_STREAM_WEBHOOK_SECRET=SECRET,
+        CLOUDFLARE_STREAM_SIGNING_KEY_ID="kid",
+        CLOUDFLARE_STREAM_SIGNING_KEY="not-a-pem",
+    )
+    with app.app_context():
+        with pytest.raises(ValueError, match="CLOUDFLARE_STREAM_SIGNING_KEY"):
+            get_client()
+        response = post_signed(app.test_client(), video_body())
+        assert response.status_code == 200 and response.get_json()["status"] == "accepted"
+        assert delivery_count() == 1 and webhook_queue(app).count == 1
 
 
 @pytest.mark.parametrize(
@@ -418,11 +434,11 @@ def wait_for_delivery(uid, states=("ready", "error"), timeout=60):
 def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(
     live_app, live_url, emulator, sample_video
 ):
-    stream = live_app.extensions["stream"]
-    secret = stream.set_webhook(live_url + URL)
+    secret = get_client().set_webhook(live_url + URL)
     live_app.config["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = secret
-    stream.reset()
-    assert stream.client.webhook_secret == secret
+    reset_client()
+    stream = get_client()
+    assert stream.webhook_secret == secret
 
     video = stream.upload_video(str(sample_video), {"title": "Live webhook"})
     session = TrainingSession(
@@ -445,7 +461,8 @@ def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(
 
     delivery = wait_for_delivery(video["uid"])
     assert delivery.state == "ready" and delivery.processed_at is None
-    for _ in range(100):  # the emulator records the answer once it has it, just after our commit
+    sent = []
+    for _ in range(100):  # the emulator notes the answer's status just after the portal has stored the row
         sent = [d for d in emulator.emulator.webhooks.deliveries() if d["videoUid"] == video["uid"]]
         if sent and sent[-1]["statusCode"] is not None:
             break

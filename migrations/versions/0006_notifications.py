@@ -1,8 +1,7 @@
-"""notifications; users.email_notifications; media_assets.stream_pct_complete and stream_error;
-webhook_deliveries.outcome
+"""notifications; users.email_notifications; media_assets.stream_pct_complete and stream_error
 
 Revision ID: 0006_notifications
-Revises: 0002
+Revises: 0003_sign_in_attempts
 Create Date: 2026-12-02
 
 """
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_notifications"
-down_revision = "0002"
+down_revision = "0003_sign_in_attempts"
 branch_labels = None
 depends_on = None
 
@@ -46,14 +45,8 @@ def upgrade():
         batch_op.add_column(sa.Column("stream_pct_complete", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("stream_error", sa.Text(), nullable=True))
 
-    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("outcome", sa.String(length=32), nullable=True))
-
 
 def downgrade():
-    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.drop_column("outcome")
-
     with op.batch_alter_table("media_assets", schema=None) as batch_op:
         batch_op.drop_column("stream_error")
         batch_op.drop_column("stream_pct_complete")

@@ -5,19 +5,35 @@ from flask_login import current_user, login_required
 
 from portal.account import bp
 from portal.account.forms import ChangePasswordForm, EmailPreferencesForm
-from portal.auth.signin import start_session
+from portal.auth.passwords import WeakPassword, check_new_password
+from portal.auth.session import start_session
 from portal.extensions import db, limiter
+from portal.services.sign_in_attempts import recent_failed_sign_ins
 
 
 def _password_change_key():
     return f"password-change:{current_user.get_id()}"
 
 
+def _policy_problem(password, user):
+    """Why the password policy refuses `password` for `user`, or None."""
+    try:
+        check_new_password(password, email=user.email, name=user.name, current=user)
+    except WeakPassword as error:
+        return str(error)
+    return None
+
+
 @bp.route("/account", methods=["GET"])
 @login_required
 def index():
     """Your details, the password form and the email preferences."""
-    return render_template("account/index.html", form=ChangePasswordForm(), email_form=_email_form())
+    return render_template(
+        "account/index.html",
+        form=ChangePasswordForm(),
+        failed_sign_ins=recent_failed_sign_ins(current_user),
+        email_form=_email_form(),
+    )
 
 
 def _email_form(formdata=None):
@@ -55,13 +71,18 @@ def change_password():
     """Change your password; every other session and API token of yours stops working."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data):
             form.current_password.errors.append("That is not your current password.")
+        elif weak := _policy_problem(form.new_password.data, user):
+            form.new_password.errors.append(weak)
         else:
-            user = current_user._get_current_object()
             user.replace_password(form.new_password.data)
             start_session(user)
             db.session.commit()
             flash("Your password is changed. Other devices have been signed out.", "success")
             return redirect(url_for("account.index"))
-    return render_template("account/index.html", form=form, email_form=_email_form()), 400
+    failed = recent_failed_sign_ins(current_user)
+    return render_template(
+        "account/index.html", form=form, failed_sign_ins=failed, email_form=_email_form()
+    ), 400

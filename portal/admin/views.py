@@ -23,7 +23,15 @@ def users():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     people, total = search_users(query, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
-    return render_template("admin/users.html", users=people, total=total, query=query, page=page, pages=pages)
+    return render_template(
+        "admin/users.html",
+        users=people,
+        total=total,
+        query=query,
+        page=page,
+        pages=pages,
+        activation_form=ActivationForm(),
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -73,7 +81,7 @@ def toggle_active(user_id):
     form = ActivationForm()
     if not form.validate_on_submit():
         abort(400)
-    wanted = request.form.get("active") == "1"
+    wanted = form.active.data == "1"
     try:
         set_active(user, wanted, current_user)
     except AccountError as exc:

@@ -1,36 +1,32 @@
 """POST /api/auth/login: a bearer token for scripts."""
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 
 from portal.api import bp
-from portal.api.parsing import json_object, required_string
 from portal.auth.access import api_login_required, api_user
-from portal.auth.signin import (
-    authenticate,
-    failed_login,
-    login_account_key,
-    per_account_limit,
-    per_ip_limit,
-)
+from portal.auth.signin import authenticate
+from portal.auth.throttle import remember_device, sign_in_throttled
 from portal.auth.tokens import issue_access_token
 from portal.errors import APIError
-from portal.extensions import limiter
+from portal.extensions import csrf, db
+from portal.parsing import json_object, required_string
 
 
 @bp.route("/auth/login", methods=["POST"])
-@limiter.limit(per_ip_limit)
-@limiter.limit(per_account_limit, key_func=login_account_key, deduct_when=failed_login)
+@csrf.exempt  # JSON only (a cross-site form cannot send it without a CORS preflight); no session is used
+@sign_in_throttled
 def api_login():
     """Exchange an email and password for a short-lived bearer token."""
     data = json_object()
     email = required_string(data, "email", 254)
     password = required_string(data, "password", 256)
-    user = authenticate(email, password)
+    user = authenticate(email, password, request.remote_addr, request.headers.get("User-Agent"))
+    db.session.commit()  # a failed attempt is recorded for the account's owner
     if user is None:
         g.login_failed = True
         raise APIError(401, "invalid_credentials", "That email and password do not match an active account.")
     token, ttl = issue_access_token(user)
-    return jsonify(access_token=token, token_type="Bearer", expires_in=ttl)
+    return remember_device(jsonify(access_token=token, token_type="Bearer", expires_in=ttl), user.email)
 
 
 @bp.route("/auth/me", methods=["GET"])

@@ -1,14 +1,13 @@
-"""Signing in, request side: credentials checked alike for every wrong answer, the session, throttling."""
+"""Signing in: credentials checked alike for every wrong answer; a wrong password recorded for the
+account's owner (throttling: portal/auth/throttle.py)."""
 
 import logging
-import time
-from datetime import UTC, datetime
 
-from flask import current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.models import User, normalize_email
+from portal.models import User
+from portal.services.sign_in_attempts import record_failed_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -24,60 +23,24 @@ def _dummy_hash():
     return _DUMMY_HASHES[method]
 
 
-def authenticate(email, password):
-    """The active user with these credentials, or None (unknown, wrong or deactivated alike)."""
+def authenticate(email, password, client_address=None, user_agent=None):
+    """The active user with these credentials, or None (unknown, wrong or deactivated alike).
+
+    `client_address` and `user_agent` (the caller passes the request's) go into the log and, for a
+    wrong password of an existing account, into its record of failed sign-ins (flushed; the caller
+    commits).
+    """
     # PostgreSQL cannot compare text containing NUL; no stored email has one.
     user = User.by_email(email) if email and "\x00" not in email else None
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
-        log.info("Failed sign-in for unknown account from %s", request.remote_addr)
+        log.info("Failed sign-in for unknown account from %s", client_address)
         return None
     if not user.check_password(password or ""):
-        log.info("Failed sign-in for user %s from %s", user.id, request.remote_addr)
+        log.info("Failed sign-in for user %s from %s", user.id, client_address)
+        record_failed_sign_in(user, client_address, user_agent)
         return None
     if not user.active:
         log.info("Sign-in refused for deactivated user %s", user.id)
         return None
     return user
-
-
-def start_session(user, remember=False):
-    """Sign the user in with a fresh session (no fixation), stamped for the 12-hour cap."""
-    session.clear()
-    login_user(user, remember=remember)
-    session.permanent = True
-    session["signed_in_at"] = time.time()
-    user.last_login_at = datetime.now(UTC)
-
-
-def end_session(user):
-    """Sign out so that a saved copy of the session or remember-me cookie cannot sign in again."""
-    # Sessions live in the signed cookie, so only a new version can revoke a copy of it; this also
-    # ends the user's other sessions and bearer tokens.
-    user.session_version += 1
-    logout_user()
-
-
-def login_account_key():
-    """Flask-Limiter key for per-account throttling: the email being tried."""
-    if request.is_json:
-        from portal.api.parsing import json_body
-
-        data = json_body()
-        email = data.get("email") if isinstance(data, dict) else None
-    else:
-        email = request.form.get("email")
-    return "login-account:" + normalize_email(email if isinstance(email, str) else "")
-
-
-def failed_login(response):
-    """Only failed attempts count against the per-account limit (the view sets g.login_failed)."""
-    return bool(g.get("login_failed"))
-
-
-def per_ip_limit():
-    return current_app.config["LOGIN_LIMIT_PER_IP"]
-
-
-def per_account_limit():
-    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]

@@ -6,7 +6,7 @@ import jwt
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import User
+from portal.models import User, parse_user_id
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"
@@ -48,10 +48,9 @@ def user_for_token(token):
         raise InvalidToken(str(exc)) from exc
     if claims.get("typ") != TOKEN_TYPE:
         raise InvalidToken("not an access token")
-    try:
-        user_id = int(claims["sub"])
-    except (TypeError, ValueError) as exc:
-        raise InvalidToken("malformed subject") from exc
+    user_id = parse_user_id(claims["sub"]) if isinstance(claims["sub"], str) else None
+    if user_id is None:
+        raise InvalidToken("malformed subject")
     user = db.session.get(User, user_id)
     if user is None or not user.active or claims.get("ver") != user.session_version:
         raise InvalidToken("account unknown or no longer active")

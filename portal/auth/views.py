@@ -2,21 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
-from portal.auth.signin import (
-    authenticate,
-    end_session,
-    failed_login,
-    login_account_key,
-    per_account_limit,
-    per_ip_limit,
-    start_session,
-)
-from portal.extensions import db, limiter
+from portal.auth.session import end_session, start_session
+from portal.auth.signin import authenticate
+from portal.auth.throttle import remember_device, sign_in_throttled
+from portal.extensions import db
 
 
 def safe_next(target):
@@ -32,23 +26,34 @@ def safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(per_ip_limit, methods=["POST"])
-@limiter.limit(per_account_limit, key_func=login_account_key, methods=["POST"], deduct_when=failed_login)
+@sign_in_throttled
 def login():
     """Show the sign-in form; sign in on a valid POST."""
     if current_user.is_authenticated:
         return redirect(url_for("library.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(
+            form.email.data, form.password.data, request.remote_addr, request.headers.get("User-Agent")
+        )
         if user is not None:
             start_session(user, remember=form.remember.data)
             db.session.commit()
             flash(f"Welcome back, {user.name or user.email}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("library.index"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("library.index"))
+            return remember_device(response, user.email)
+        db.session.commit()  # the failed attempt, recorded for the account's owner
         g.login_failed = True
         flash("That email and password do not match an active account.", "error")
     return render_template("auth/login.html", form=form), 200
+
+
+@bp.app_context_processor
+def sign_out_form():
+    """The header's sign-out form, on pages rendered for a signed-in visitor (not, e.g., in a job)."""
+    if has_request_context() and current_user.is_authenticated:
+        return {"logout_form": LogoutForm()}
+    return {}
 
 
 @bp.route("/logout", methods=["POST"])

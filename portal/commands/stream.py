@@ -1,30 +1,24 @@
-"""`flask stream`: create a signing key and subscribe the webhook; show what Stream has configured."""
+"""`flask stream setup|status|reconcile`: Stream's signing key and webhook, and catching up on deliveries."""
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask import current_app, url_for
+from flask.cli import AppGroup, with_appcontext
+from redis import RedisError
 
-from portal.services.stream import StreamError
+from portal.extensions import db
+from portal.jobs.webhooks import enqueue_unprocessed_deliveries
+from portal.services import stream_events
+from portal.services.stream import StreamError, get_client, reset_client
 from portal.services.stream.settings import write_settings_file
 
-WEBHOOK_PATH = "/api/webhooks/cloudflare/stream"
-DEFAULT_PORTAL_BASE = "http://127.0.0.1:5000"
-
-stream_cli = AppGroup("stream", help="Cloudflare Stream setup and status.")
-
-
-def _extension():
-    """The app's lazily-built Stream client (registered by portal.services.stream.init_app)."""
-    ext = current_app.extensions.get("stream")
-    if ext is None:
-        raise click.ClickException("the Stream client is not registered (call init_app)")
-    return ext
+stream_cli = AppGroup("stream", help="Cloudflare Stream: setup, status, reconcile.")
 
 
 def default_webhook_url():
-    """`<PORTAL_BASE_URL>/api/webhooks/cloudflare/stream`."""
-    base = current_app.config.get("PORTAL_BASE_URL") or DEFAULT_PORTAL_BASE
-    return base.rstrip("/") + WEBHOOK_PATH
+    """The webhook route's URL on PORTAL_BASE_URL (built with url_for, so it follows the route)."""
+    base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    with current_app.test_request_context("/", base_url=base):
+        return url_for("webhooks.cloudflare_stream", _external=True)
 
 
 @stream_cli.command("setup")
@@ -34,13 +28,12 @@ def default_webhook_url():
     "save_path",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Also write the settings to this JSON file (mode 0600).",
+    help="Also write the settings to this JSON file (mode 0600); STREAM_SETTINGS_FILE is re-read.",
 )
 def setup_command(webhook_url, save_path):
     """Create a signing key, subscribe the webhook, and print the settings to keep."""
-    ext = _extension()
     try:
-        client = ext.client
+        client = get_client()
         key = client.create_signing_key()
         secret = client.set_webhook(webhook_url or default_webhook_url())
     except (StreamError, ValueError) as exc:
@@ -59,14 +52,14 @@ def setup_command(webhook_url, save_path):
             {**settings, "CLOUDFLARE_API_BASE": client.api_base, "CLOUDFLARE_ACCOUNT_ID": client.account_id},
         )
         click.echo(f"# Saved to {save_path} (mode 0600).")
-    ext.reset()
+    reset_client()
 
 
 @stream_cli.command("status")
 def status_command():
     """List the signing keys and the webhook subscription of the configured Stream account."""
     try:
-        client = _extension().client
+        client = get_client()
         keys = client.list_signing_keys()
         webhook = client.get_webhook()
     except (StreamError, ValueError) as exc:
@@ -90,3 +83,42 @@ def status_command():
         )
     else:
         click.echo("Webhook: none")
+
+
+RECONCILE_OPTION = click.option(
+    "--older-than",
+    "older_than_minutes",
+    default=30,
+    show_default=True,
+    help="Ask Stream about assets processing for more than this many minutes.",
+)
+
+
+def reconcile(older_than_minutes):
+    """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
+    try:
+        queued = enqueue_unprocessed_deliveries()
+    except RedisError as error:
+        raise click.ClickException(f"Redis is unavailable, nothing was enqueued: {error}") from error
+    counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
+    db.session.commit()
+    click.echo(f"Deliveries: {queued['enqueued']} enqueued, {queued['already_queued']} already queued.")
+    click.echo(
+        f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "
+        f"{counts['missing']} missing on Stream, {counts['errors']} lookup errors."
+    )
+
+
+@stream_cli.command("reconcile")
+@RECONCILE_OPTION
+def reconcile_command(older_than_minutes):
+    """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
+    reconcile(older_than_minutes)
+
+
+@click.command("stream-reconcile", hidden=True, deprecated="use `flask stream reconcile`")
+@RECONCILE_OPTION
+@with_appcontext
+def reconcile_alias(older_than_minutes):
+    """Deprecated name of `flask stream reconcile` (kept for one release, for existing cron entries)."""
+    reconcile(older_than_minutes)

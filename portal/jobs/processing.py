@@ -5,8 +5,7 @@ a check of that one asset in 30 s; the check asks Stream and applies its answer 
 never-backwards operation as the webhook job (`stream_events.settle`), then, while the video is
 still processing, RQ runs it again after 60 s, 120 s, 240 s, then every 300 s (one job id per
 asset, rescheduled by RQ's Repeat). `sweep_processing`, a periodic job, follows every processing
-asset nobody is following (older ones, or ones whose checks ran out) and enqueues unapplied
-webhook deliveries.
+asset nobody is following (older ones, or ones whose checks ran out).
 """
 
 import logging
@@ -21,10 +20,10 @@ from portal.extensions import db
 from portal.jobs import in_app_context
 from portal.jobs.notifications import enqueue_emails
 from portal.jobs.unique import enqueue_once
-from portal.jobs.webhooks import enqueue_unprocessed_deliveries
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services import notifications, stream_events
 from portal.services.stream import StreamError, get_client
+from portal.services.stream_payloads import InvalidPayload, check_video
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +97,11 @@ def check_asset(asset_id, stream=None):
             return "settled"
         log.warning("Follow-up: Stream lookup of %s failed: %s", asset.stream_video_id, error)
         return "stream_error"
+    try:
+        check_video(video)
+    except InvalidPayload as error:
+        log.error("Follow-up: Stream's answer for %s cannot be applied: %s", asset.stream_video_id, error)
+        return "stream_error"
     db.session.refresh(asset, with_for_update=True)  # a webhook may have settled it meanwhile
     stream_events.settle(asset, video)
     db.session.flush()
@@ -123,7 +127,7 @@ def check_processing(asset_id):
 
 @in_app_context
 def sweep_processing(limit=500):
-    """Periodic job: follow every processing asset, and enqueue unapplied webhook deliveries."""
+    """Periodic job: follow every processing asset nobody is following yet."""
     ids = db.session.scalars(
         select(MediaAsset.id)
         .where(MediaAsset.status == MediaAssetStatus.PROCESSING, MediaAsset.stream_video_id.is_not(None))
@@ -132,6 +136,4 @@ def sweep_processing(limit=500):
     ).all()
     db.session.rollback()  # end the read transaction; nothing was changed
     followed = sum(1 for asset_id in ids if follow_processing(asset_id))
-    queued = enqueue_unprocessed_deliveries()
-    db.session.rollback()
-    return {"processing": len(ids), "newly_followed": followed, **queued}
+    return {"processing": len(ids), "newly_followed": followed}

@@ -1,65 +1,90 @@
-"""The ONE list of the portal's periodic jobs, run by RQ's cron (`rq.cron`) inside `flask worker`."""
+"""The periodic jobs, all listed here, and the RQ cron scheduler (`rq.cron`) that `flask worker` runs
+beside its worker.
+
+Each entry is a job function (importable by dotted path, taking no arguments, idempotent), the queue
+it goes to and how often, in seconds. Several workers each run a scheduler, so a job may be enqueued
+once per worker per interval: the jobs are idempotent and cheap when there is nothing to do.
+"""
 
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
+from redis import RedisError
 from rq.cron import CronScheduler
+
+from config import Config
+from portal.jobs.analytics import refresh_default_analytics
+from portal.jobs.processing import sweep_processing
+from portal.jobs.webhooks import reconcile_stream
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER_ERROR_SECONDS = 5
+
 
 @dataclass(frozen=True)
-class ScheduleEntry:
-    """A function RQ enqueues on a queue every `interval` seconds."""
+class PeriodicJob:
+    """A job RQ's cron scheduler enqueues every `interval` seconds on `queue`."""
 
-    func: Any
+    func: object
     queue: str
     interval: int
+    job_timeout: int = 600
 
 
-def entries(config):
-    """The periodic jobs, with intervals from the settings."""
-    from portal.jobs.analytics import refresh_default_analytics
-    from portal.jobs.processing import sweep_processing
+SCHEDULE = [
+    # Deliveries recorded while Redis was down, and videos stuck in processing (webhook lost).
+    PeriodicJob(reconcile_stream, "webhooks", interval=300),
+    # Every processing video followed by its own backing-off checks (portal/jobs/processing.py).
+    PeriodicJob(sweep_processing, "default", interval=Config.PROCESSING_SWEEP_SECONDS),
+    # Stream's minutes viewed for the analytics page, and the monthly cost alert.
+    PeriodicJob(refresh_default_analytics, "default", interval=Config.ANALYTICS_REFRESH_SECONDS),
+]
 
-    return [
-        ScheduleEntry(sweep_processing, "default", config["PROCESSING_SWEEP_SECONDS"]),
-        ScheduleEntry(refresh_default_analytics, "default", config["ANALYTICS_REFRESH_SECONDS"]),
-    ]
 
-
-def build_cron_scheduler(connection, config):
-    """An rq.cron CronScheduler with every entry registered."""
-    scheduler = CronScheduler(connection=connection, name=f"portal-cron-{threading.get_ident()}")
-    for entry in entries(config):
-        scheduler.register(entry.func, queue_name=entry.queue, interval=entry.interval)
+def build_scheduler(connection, schedule=None):
+    """An RQ CronScheduler with every periodic job registered."""
+    scheduler = CronScheduler(connection=connection)
+    for job in SCHEDULE if schedule is None else schedule:
+        scheduler.register(job.func, job.queue, interval=job.interval, job_timeout=job.job_timeout)
     return scheduler
 
 
-def run_in_background(connection, config, stop_event):
-    """Run the cron scheduler's loop in a daemon thread until `stop_event` is set.
-
-    (CronScheduler.start() installs signal handlers, which only the main thread may do, and the
-    main thread belongs to the worker; so the thread runs the same enqueue/sleep loop itself.)
-    """
-    scheduler = build_cron_scheduler(connection, config)
-
-    def loop():
-        scheduler.register_birth()
+def run_scheduler(scheduler, stop):
+    """Enqueue due jobs until `stop` is set (the first round always runs); Redis errors are logged
+    and retried, so the schedule outlives a Redis restart. CronScheduler.start() installs signal
+    handlers, which only the main thread may; this is its loop, for a thread beside the worker."""
+    registered = False
+    while True:
         try:
-            while not stop_event.is_set():
-                try:
-                    if scheduler.enqueue_jobs():
-                        scheduler.save()
-                    scheduler.heartbeat()
-                except Exception:  # noqa: BLE001 - a Redis hiccup must not end the schedule
-                    log.exception("Periodic jobs: enqueueing failed; trying again shortly")
-                stop_event.wait(max(1.0, min(scheduler.calculate_sleep_interval(), 30)))
-        finally:
-            scheduler.register_death()
+            if not registered:
+                scheduler.register_birth()
+                registered = True
+            if scheduler.enqueue_jobs():
+                scheduler.save()
+            scheduler.heartbeat()
+            wait = scheduler.calculate_sleep_interval()
+        except RedisError as error:
+            log.warning("Cron scheduler: Redis unavailable (%s); retrying", error)
+            wait = RETRY_AFTER_ERROR_SECONDS
+        if stop.wait(wait):
+            break
+    try:
+        scheduler.register_death()
+    except RedisError:
+        pass
 
-    thread = threading.Thread(target=loop, name="portal-cron", daemon=True)
+
+def start_scheduler(connection, schedule=None):
+    """Run the cron scheduler in a daemon thread; returns a function that stops it and waits."""
+    scheduler = build_scheduler(connection, schedule)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_scheduler, args=(scheduler, stop), name="rq-cron", daemon=True)
     thread.start()
-    return thread
+
+    def stop_scheduler():
+        stop.set()
+        thread.join(timeout=10)
+
+    return stop_scheduler

@@ -1,11 +1,9 @@
-"""The job that applies a recorded Stream webhook, its enqueueing, and `flask stream-reconcile`."""
+"""The job that applies a recorded Stream webhook, and its enqueueing (`flask stream reconcile` re-enqueues)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
 
-import click
 from flask import current_app
-from flask.cli import with_appcontext
 from redis import RedisError
 from rq import Retry
 from rq.exceptions import DuplicateJobError
@@ -34,7 +32,7 @@ def enqueue_delivery(delivery_id):
     """Enqueue the apply job of a committed delivery; False if a job with its id already exists.
 
     Redis errors propagate: the caller decides (the webhook view logs them, since the
-    delivery is recorded and `flask stream-reconcile` enqueues it later).
+    delivery is recorded and `flask stream reconcile` enqueues it later).
     """
     queue = current_app.extensions["redis"].queue(QUEUE)
     try:
@@ -86,26 +84,21 @@ def apply_stream_webhook(delivery_id):
     return outcome
 
 
-@click.command("stream-reconcile")
-@click.option(
-    "--older-than",
-    "older_than_minutes",
-    default=30,
-    show_default=True,
-    help="Ask Stream about assets processing for more than this many minutes.",
-)
-@with_appcontext
-def reconcile_command(older_than_minutes):
-    """Enqueue unprocessed webhook deliveries and ask Stream about videos stuck in processing."""
+@in_app_context
+def reconcile_stream(older_than_minutes=30):
+    """RQ job (scheduled in portal/jobs/schedule.py): enqueue unprocessed deliveries and ask Stream
+    about videos stuck in processing; one commit. Returns the counts."""
     try:
         queued = enqueue_unprocessed_deliveries()
     except RedisError as error:
-        raise click.ClickException(f"Redis is unavailable, nothing was enqueued: {error}") from error
-    counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
-    db.session.commit()
+        log.error("Reconcile: Redis unavailable, no delivery enqueued: %s", error)
+        queued = {"enqueued": 0, "already_queued": 0}
+    try:
+        counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        notifications.forget_new_notifications()
+        raise
     enqueue_emails(notifications.take_new_notification_ids())
-    click.echo(f"Deliveries: {queued['enqueued']} enqueued, {queued['already_queued']} already queued.")
-    click.echo(
-        f"Processing assets: {counts['checked']} checked, {counts['updated']} updated, "
-        f"{counts['missing']} missing on Stream, {counts['errors']} lookup errors."
-    )
+    return {**queued, **counts}

@@ -13,7 +13,8 @@ from portal.models.enums import (
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
 from portal.models.notification import Notification
-from portal.models.user import User, normalize_email  # noqa: F401  (re-exported)
+from portal.models.sign_in import SignInAttempt
+from portal.models.user import User, normalize_email, parse_user_id  # noqa: F401  (re-exported)
 
 __all__ = [
     "Caption",
@@ -27,6 +28,7 @@ __all__ = [
     "Notification",
     "RecordingStatus",
     "Role",
+    "SignInAttempt",
     "StorageProvider",
     "Tier",
     "TrainingSession",

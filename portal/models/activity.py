@@ -1,18 +1,13 @@
 """Training sessions and events that videos link to, and received webhook deliveries."""
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+from portal.models.base import new_uuid, utcnow
 from portal.models.enums import RecordingStatus, enum_column
-from portal.models.user import utcnow
-
-
-def _uuid():
-    return str(uuid.uuid4())
 
 
 class TrainingSession(db.Model):
@@ -20,7 +15,7 @@ class TrainingSession(db.Model):
 
     __tablename__ = "training_sessions"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -38,7 +33,7 @@ class Event(db.Model):
 
     __tablename__ = "events"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
@@ -59,5 +54,6 @@ class WebhookDelivery(db.Model):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # What applying it did: applied, unchanged or unknown_video (None until processed).
+    # What applying it did: applied, unchanged, unknown_video, or refused (a payload that cannot be
+    # applied, kept for inspection and never retried).
     outcome: Mapped[str | None] = mapped_column(String(32))

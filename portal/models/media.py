@@ -1,12 +1,12 @@
 """Media assets (the seed's media_assets collection), their tags and caption tracks."""
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.base import new_uuid, utcnow
 from portal.models.enums import (
     EntityType,
     MediaAccessLevel,
@@ -16,12 +16,6 @@ from portal.models.enums import (
     Tier,
     enum_column,
 )
-from portal.models.user import utcnow
-
-
-def new_uuid():
-    """A random UUID as a string, the id format the seed uses."""
-    return str(uuid.uuid4())
 
 
 class MediaAsset(db.Model):

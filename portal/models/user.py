@@ -1,6 +1,7 @@
 """Accounts: people who sign in, with a role and a membership tier."""
 
-from datetime import UTC, datetime
+import unicodedata
+from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
@@ -9,17 +10,27 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
+from portal.models.base import utcnow
 from portal.models.enums import Role, Tier, enum_column
 
+# users.id is an INTEGER column: ids from tokens and cookies outside 1..2^31-1 name nobody, and would be
+# a database error (an overflow) if they reached the query.
+MAX_USER_ID = 2**31 - 1
 
-def utcnow():
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+
+def parse_user_id(value):
+    """The user id a token or session names, as an int in 1..MAX_USER_ID, or None."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    user_id = int(text)
+    return user_id if 1 <= user_id <= MAX_USER_ID else None
 
 
 def normalize_email(email):
-    """Emails compare case-insensitively: store them trimmed and lower-cased."""
-    return (email or "").strip().lower()
+    """Emails compare case-insensitively and by their NFC form (a composed and a decomposed "é" are
+    one address): trimmed, NFC, lower-cased. New accounts store portal.services.identity's form."""
+    return unicodedata.normalize("NFC", (email or "").strip()).lower()
 
 
 class User(UserMixin, db.Model):

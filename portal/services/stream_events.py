@@ -2,9 +2,7 @@
 backwards), and reconcile what webhooks missed. Operations flush; callers commit."""
 
 import hashlib
-import json
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -23,6 +21,13 @@ from portal.models import (
 from portal.services import notifications
 from portal.services.processing_errors import MISSING_ON_STREAM, meaning_of
 from portal.services.stream import StreamError, get_client
+from portal.services.stream_payloads import (  # noqa: F401  (parse_payload, InvalidPayload: the endpoint's)
+    InvalidPayload,
+    check_video,
+    in_the_future,
+    parse_modified,
+    parse_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +39,15 @@ SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
 # for this long, an unknown uid is retried rather than dropped (the job's retries span ~22 minutes).
 UNKNOWN_VIDEO_GRACE = timedelta(minutes=20)
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
 
 
 class VideoNotRecordedYet(LookupError):
     """The delivery names a uid no asset has (yet); raised so the job is retried later."""
 
 
-class InvalidPayload(ValueError):
-    """A webhook body that is not a JSON object with a string `uid`."""
-
-
 def dedupe_key(signature_time, raw_body):
     """SHA-256 hex of `<time>.<raw body>`: the same delivery replayed gives the same key."""
     return hashlib.sha256(f"{int(signature_time)}.".encode("ascii") + bytes(raw_body)).hexdigest()
-
-
-def parse_payload(raw_body):
-    """The video object of a webhook body, with its uid and state; InvalidPayload if unusable."""
-    try:
-        video = json.loads(bytes(raw_body).decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise InvalidPayload("the body is not UTF-8 JSON") from None
-    if not isinstance(video, dict):
-        raise InvalidPayload("the body is not a JSON object")
-    uid = video.get("uid")
-    if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID_LENGTH:
-        raise InvalidPayload("the body has no string uid")
-    return video
 
 
 def video_state(video):
@@ -98,25 +84,6 @@ def record_delivery(raw_body, signature_time, video):
     make_transient_to_detached(delivery)  # the row exists: attach it without reading it back
     db.session.add(delivery)
     return delivery, True
-
-
-def parse_modified(value):
-    """A video's RFC3339 `modified` as a comparable (datetime to the second, nanoseconds), or None.
-
-    Cloudflare writes micro- or nanoseconds; datetime keeps only microseconds, so the fraction
-    is kept apart to tell two nanosecond-close times apart.
-    """
-    if not isinstance(value, str):
-        return None
-    match = _FRACTION.search(value.strip())
-    whole = _FRACTION.sub("", value.strip(), count=1) if match else value.strip()
-    try:
-        moment = datetime.fromisoformat(whole.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    nanos = int(match.group(1)[:9].ljust(9, "0")) if match else 0
-    return moment.astimezone(UTC), nanos
 
 
 def _positive(value):
@@ -160,8 +127,14 @@ def pct_complete(video):
 
 
 def is_newer(asset, video):
-    """Whether `video` may replace the settled state of `asset`: only if provably newer."""
+    """Whether `video` may replace the settled state of `asset`: only if provably newer.
+
+    A stored time in the future (recorded before such times were refused) proves nothing, so it
+    does not hold back a real event.
+    """
     last, incoming = parse_modified(asset.stream_modified), parse_modified(video.get("modified"))
+    if incoming is not None and in_the_future(last):
+        return True
     return last is not None and incoming is not None and incoming > last
 
 
@@ -246,7 +219,12 @@ def apply_delivery(delivery_id):
         return "missing"
     if delivery.processed_at is not None:
         return "already_processed"
-    video = parse_payload(delivery.body.encode("utf-8"))
+    try:
+        video = parse_payload(delivery.body.encode("utf-8"))
+        check_video(video)
+    except InvalidPayload as error:
+        log.warning("Stream webhook %s refused: %s", delivery.id, error)
+        return _finish(delivery, "refused")
     asset = db.session.scalar(
         select(MediaAsset).where(MediaAsset.stream_video_id == video["uid"]).with_for_update()
     )
@@ -265,6 +243,11 @@ def apply_delivery(delivery_id):
         log.info(
             "Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome
         )
+    return _finish(delivery, outcome)
+
+
+def _finish(delivery, outcome):
+    """Mark a delivery processed with its outcome (never applied again, never retried)."""
     delivery.processed_at = datetime.now(UTC)
     delivery.outcome = outcome
     db.session.flush()
@@ -303,6 +286,12 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             else:
                 log.error("Reconcile: Stream lookup of %s failed: %s", asset.stream_video_id, error)
                 counts["errors"] += 1
+            continue
+        try:
+            check_video(video)
+        except InvalidPayload as error:
+            log.error("Reconcile: Stream's answer for %s cannot be applied: %s", asset.stream_video_id, error)
+            counts["errors"] += 1
             continue
         # Re-read under a row lock: a webhook may have applied a newer state during the HTTP call.
         db.session.refresh(asset, with_for_update=True)

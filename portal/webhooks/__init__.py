@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
-bp = Blueprint("webhooks", __name__)
+from portal.extensions import csrf
+
+bp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks")
+csrf.exempt(bp)  # every webhook is authenticated by its signature, not a session
 
 from portal.webhooks import views  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""POST /api/webhooks/cloudflare/stream: verify the signature, record the delivery, enqueue, 200."""
+"""Stream's webhook route: verify the signature, record the delivery, enqueue, 200."""
 
 import logging
 import time
@@ -26,11 +26,11 @@ SIGNATURE_HEADER = "Webhook-Signature"
 
 
 def webhook_secret():
-    """The configured webhook secret (config, or the `flask stream setup --save` file), or None."""
-    try:
-        return current_app.extensions["stream"].client.webhook_secret
-    except ValueError:  # the Stream client itself is not configured
-        return None
+    """CLOUDFLARE_STREAM_WEBHOOK_SECRET (environment, or the settings file merged at start-up), or None.
+
+    Only the secret: the Stream client is never built here, so no other Stream setting can stop webhooks.
+    """
+    return current_app.config.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET") or None
 
 
 def read_raw_body():
@@ -99,7 +99,7 @@ def cloudflare_stream():
     except RedisError:
         log.error(
             "Stream webhook %s recorded but not enqueued (Redis unavailable); "
-            "`flask stream-reconcile` will enqueue it",
+            "`flask stream reconcile` will enqueue it",
             delivery_id,
             exc_info=True,
         )

@@ -1,66 +1,71 @@
-"""Cloudflare Stream for the portal: the client, signed playback, webhooks, and `init_app`."""
+"""Cloudflare Stream for the portal: the client, signed playback, webhooks, and `init_app`.
+
+The one way to reach the client: `from portal.services.stream import get_client` → `get_client()`.
+"""
 
 import threading
+
+from flask import current_app
 
 from .captions import srt_to_vtt
 from .client import StreamClient
 from .errors import StreamError
+from .settings import apply_settings_file
 from .tus import plan_tus_chunks
 from .webhooks import verify_webhook_signature
 
 __all__ = [
     "StreamClient",
     "StreamError",
-    "LazyStreamClient",
     "init_app",
     "get_client",
+    "reset_client",
     "plan_tus_chunks",
     "srt_to_vtt",
     "verify_webhook_signature",
 ]
 
+_EXTENSION = "stream"
 
-class LazyStreamClient:
-    """Builds the app's StreamClient from `app.config` on first use; forwards attributes to it."""
 
-    def __init__(self, app):
-        self._config = app.config
-        self._client = None
-        self._lock = threading.Lock()
+class _ClientSlot:
+    """The app's StreamClient, built from `app.config` on first use; what the settings file filled."""
 
-    @property
-    def client(self):
-        """The real StreamClient, built once (config errors surface here, not in init_app)."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = StreamClient.from_config(self._config)
-        return self._client
+    def __init__(self, config):
+        self.config = config
+        self.client = None
+        self.filled = {}
+        self.lock = threading.Lock()
 
-    def reset(self):
-        """Drop the built client so the next use re-reads config and the settings file."""
-        with self._lock:
-            client, self._client = self._client, None
+    def get(self):
+        """The client, built once (config errors surface here, not in init_app)."""
+        if self.client is None:
+            with self.lock:
+                if self.client is None:
+                    self.client = StreamClient.from_config(self.config)
+        return self.client
+
+    def reload(self):
+        """Re-read the settings file into config and drop the built client."""
+        with self.lock:
+            self.filled = apply_settings_file(self.config, self.filled)
+            client, self.client = self.client, None
         if client is not None:
             client.close()
 
-    def __getattr__(self, name):
-        return getattr(self.client, name)
-
-    def __repr__(self):
-        return f"<LazyStreamClient built={self._client is not None}>"
-
 
 def init_app(app):
-    """Register a lazily-built Stream client at `app.extensions["stream"]` (no network here)."""
-    app.extensions["stream"] = LazyStreamClient(app)
-    return app.extensions["stream"]
+    """Merge the settings file into `app.config` and register a lazily-built client (no network)."""
+    slot = _ClientSlot(app.config)
+    slot.reload()
+    app.extensions[_EXTENSION] = slot
 
 
 def get_client(app=None):
-    """The Stream client of `app`, or of the current app."""
-    if app is None:
-        from flask import current_app
+    """The Stream client of `app`, or of the current app (ValueError when Stream is misconfigured)."""
+    return (app or current_app).extensions[_EXTENSION].get()
 
-        app = current_app
-    return app.extensions["stream"].client
+
+def reset_client(app=None):
+    """Re-read the settings file (after `flask stream setup --save`) and rebuild the client on next use."""
+    (app or current_app).extensions[_EXTENSION].reload()

@@ -4,12 +4,14 @@ import logging
 import os
 from urllib.parse import quote
 
+from config import STREAM_DEFAULTS
+
 from . import analytics, tus
 from .captions import check_language, to_webvtt
 from .errors import StreamError
 from .fields import as_int, list_params, to_json_fields, to_tus_pairs
 from .multipart import MultipartFileBody, content_type, new_boundary
-from .settings import CLOUDFLARE_GRAPHQL_URL, client_kwargs
+from .settings import client_kwargs
 from .tokens import (
     MAX_TOKEN_SECONDS,
     delivery_url,
@@ -40,11 +42,11 @@ class StreamClient:
         signing_key_id=None,
         signing_key_pem=None,
         webhook_secret=None,
-        timeout=30.0,
-        max_retries=4,
+        timeout=STREAM_DEFAULTS["STREAM_HTTP_TIMEOUT"],
+        max_retries=STREAM_DEFAULTS["STREAM_MAX_RETRIES"],
         backoff_base=0.5,
-        tus_chunk_size=tus.DEFAULT_CHUNK,
-        graphql_url=CLOUDFLARE_GRAPHQL_URL,
+        tus_chunk_size=STREAM_DEFAULTS["STREAM_TUS_CHUNK_SIZE"],
+        graphql_url=STREAM_DEFAULTS["CLOUDFLARE_GRAPHQL_URL"],
         sleep=None,
         session=None,
     ):
@@ -56,7 +58,7 @@ class StreamClient:
         self.webhook_secret = webhook_secret
         self.tus_chunk_size = tus.normalize_chunk_size(tus_chunk_size)
         self.graphql_url = graphql_url
-        self.http = StreamTransport(api_token, timeout, max_retries, backoff_base, sleep, session)
+        self.http = StreamTransport(api_token, float(timeout), max_retries, backoff_base, sleep, session)
 
     @classmethod
     def from_config(cls, config, **overrides):

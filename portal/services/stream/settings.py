@@ -1,20 +1,39 @@
-"""Stream client settings: config keys, defaults per backend, and the `flask stream setup --save` file."""
+"""Stream client settings: the config keys the client reads, and the one settings-file overlay.
+
+Every default lives in `config.py` (STREAM_DEFAULTS, stream_defaults). The file written by
+`flask stream setup --save` (STREAM_SETTINGS_FILE, `instance/stream-settings.json` by default) is an
+overlay merged into the app's config by `apply_settings_file`, called at start-up by
+`portal.services.stream.init_app` and again by `reset_client` after `flask stream setup --save`:
+
+- it only fills keys the environment (or the config class) leaves unset;
+- it only applies when it was written for the same CLOUDFLARE_API_BASE and CLOUDFLARE_ACCOUNT_ID,
+  so an emulator key never signs tokens meant for Cloudflare;
+- the signing key id and key go together: both from the file, or neither.
+"""
 
 import json
+import logging
 import os
 import tempfile
 
-CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
-CLOUDFLARE_GRAPHQL_URL = "https://api.cloudflare.com/client/v4/graphql"
-EMULATOR_API_BASE = "http://127.0.0.1:8788/client/v4"
-EMULATOR_ACCOUNT_ID = "emulator-account"
-EMULATOR_API_TOKEN = "emulator-token"
-BACKENDS = ("emulator", "cloudflare")
-SAVED_KEYS = (
-    "CLOUDFLARE_STREAM_SIGNING_KEY_ID",
-    "CLOUDFLARE_STREAM_SIGNING_KEY",
-    "CLOUDFLARE_STREAM_WEBHOOK_SECRET",
-)
+from config import CLOUDFLARE_API_BASE, STREAM_BACKENDS, stream_defaults
+
+from .tokens import load_signing_key
+
+log = logging.getLogger(__name__)
+
+SIGNING_PAIR = ("CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY")
+SECRET_KEY = "CLOUDFLARE_STREAM_WEBHOOK_SECRET"
+SAVED_KEYS = (*SIGNING_PAIR, SECRET_KEY)
+
+
+def setting(config, name):
+    """A Stream setting from config, else its default for the configured backend (config.py)."""
+    value = config.get(name)
+    if value is not None and value != "":
+        return value
+    backend = (config.get("STREAM_BACKEND") or stream_defaults(None)["STREAM_BACKEND"]).lower()
+    return stream_defaults(backend, config.get("STREAM_EMULATOR_PORT")).get(name)
 
 
 def customer_base_for(config, api_base, emulator):
@@ -29,11 +48,15 @@ def customer_base_for(config, api_base, emulator):
 
 
 def read_settings_file(path):
-    """The JSON written by `flask stream setup --save`, or {} when there is none."""
+    """The JSON written by `flask stream setup --save`, or {} when there is none (or it is unreadable)."""
     if not path or not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        log.error("Stream settings file %s is ignored: %s (run `flask stream setup --save` again)", path, exc)
+        return {}
     return data if isinstance(data, dict) else {}
 
 
@@ -54,40 +77,53 @@ def write_settings_file(path, settings):
         raise
 
 
-def fill_from_settings_file(config, api_base, account_id):
-    """Signing key pair and webhook secret from the settings file, for whatever config leaves unset.
+def apply_settings_file(config, previously_filled=None):
+    """Merge STREAM_SETTINGS_FILE into `config` (rules in the module docstring); return what it filled.
 
-    The file is used only when it was written for the same API base and account, so an
-    emulator key never signs tokens meant for Cloudflare.
+    `previously_filled` (this function's earlier return value) is taken back first, so a re-read
+    after `flask stream setup --save` replaces the file's old values but never an environment's.
     """
+    for name, value in (previously_filled or {}).items():
+        if config.get(name) == value:
+            config[name] = None
     saved = read_settings_file(config.get("STREAM_SETTINGS_FILE"))
+    api_base = (setting(config, "CLOUDFLARE_API_BASE") or "").rstrip("/")
+    account_id = setting(config, "CLOUDFLARE_ACCOUNT_ID")
     if (
         not saved
-        or saved.get("CLOUDFLARE_API_BASE", api_base) != api_base
+        or saved.get("CLOUDFLARE_API_BASE", api_base).rstrip("/") != api_base
         or saved.get("CLOUDFLARE_ACCOUNT_ID", account_id) != account_id
     ):
         return {}
     filled = {}
-    pair = ("CLOUDFLARE_STREAM_SIGNING_KEY_ID", "CLOUDFLARE_STREAM_SIGNING_KEY")
-    if not any(config.get(k) for k in pair) and all(saved.get(k) for k in pair):
-        filled.update({k: saved[k] for k in pair})
-    if not config.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET") and saved.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET"):
-        filled["CLOUDFLARE_STREAM_WEBHOOK_SECRET"] = saved["CLOUDFLARE_STREAM_WEBHOOK_SECRET"]
+    if not any(config.get(k) for k in SIGNING_PAIR) and all(saved.get(k) for k in SIGNING_PAIR):
+        filled.update({k: saved[k] for k in SIGNING_PAIR})
+    if not config.get(SECRET_KEY) and saved.get(SECRET_KEY):
+        filled[SECRET_KEY] = saved[SECRET_KEY]
+    config.update(filled)
     return filled
+
+
+def signing_key_problem(config):
+    """A message naming CLOUDFLARE_STREAM_SIGNING_KEY when it is set but cannot be loaded, else None."""
+    try:
+        load_signing_key(config.get("CLOUDFLARE_STREAM_SIGNING_KEY"))
+    except ValueError as exc:
+        return f"CLOUDFLARE_STREAM_SIGNING_KEY is malformed ({exc}); signed playback cannot work"
+    return None
 
 
 def client_kwargs(config):
     """StreamClient keyword arguments from a config mapping; missing Cloudflare credentials raise."""
-    backend = (config.get("STREAM_BACKEND") or "emulator").lower()
-    if backend not in BACKENDS:
-        raise ValueError(f"STREAM_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    emulator = backend == "emulator"
-    api_base = (
-        config.get("CLOUDFLARE_API_BASE") or (EMULATOR_API_BASE if emulator else CLOUDFLARE_API_BASE)
-    ).rstrip("/")
-    account_id = config.get("CLOUDFLARE_ACCOUNT_ID") or (EMULATOR_ACCOUNT_ID if emulator else None)
-    api_token = config.get("CLOUDFLARE_STREAM_API_TOKEN") or (EMULATOR_API_TOKEN if emulator else None)
-    customer_base = customer_base_for(config, api_base, emulator)
+    backend = (setting(config, "STREAM_BACKEND")).lower()
+    if backend not in STREAM_BACKENDS:
+        raise ValueError(f"STREAM_BACKEND must be one of {', '.join(STREAM_BACKENDS)}, not {backend!r}")
+    api_base = setting(config, "CLOUDFLARE_API_BASE").rstrip("/")
+    account_id = setting(config, "CLOUDFLARE_ACCOUNT_ID")
+    api_token = setting(config, "CLOUDFLARE_STREAM_API_TOKEN")
+    customer_base = customer_base_for(config, api_base, backend == "emulator")
+    if customer_base is None and backend == "emulator":
+        customer_base = setting(config, "STREAM_CUSTOMER_BASE_URL")
     missing = [
         name
         for name, value in (
@@ -99,18 +135,19 @@ def client_kwargs(config):
     ]
     if missing:
         raise ValueError(f"Stream backend {backend!r} needs config: {', '.join(missing)}")
-    merged = dict(fill_from_settings_file(config, api_base, account_id))
-    merged.update({k: config[k] for k in SAVED_KEYS if config.get(k)})
+    problem = signing_key_problem(config)
+    if problem:
+        raise ValueError(problem)
     return {
         "api_base": api_base,
         "account_id": account_id,
         "api_token": api_token,
         "customer_base_url": customer_base,
-        "signing_key_id": merged.get("CLOUDFLARE_STREAM_SIGNING_KEY_ID"),
-        "signing_key_pem": merged.get("CLOUDFLARE_STREAM_SIGNING_KEY"),
-        "webhook_secret": merged.get("CLOUDFLARE_STREAM_WEBHOOK_SECRET"),
-        "timeout": float(config.get("STREAM_HTTP_TIMEOUT") or 30),
-        "max_retries": int(4 if config.get("STREAM_MAX_RETRIES") is None else config["STREAM_MAX_RETRIES"]),
-        "tus_chunk_size": int(config.get("STREAM_TUS_CHUNK_SIZE") or 52_428_800),
-        "graphql_url": config.get("CLOUDFLARE_GRAPHQL_URL") or CLOUDFLARE_GRAPHQL_URL,
+        "signing_key_id": config.get("CLOUDFLARE_STREAM_SIGNING_KEY_ID") or None,
+        "signing_key_pem": config.get("CLOUDFLARE_STREAM_SIGNING_KEY") or None,
+        "webhook_secret": config.get(SECRET_KEY) or None,
+        "timeout": float(setting(config, "STREAM_HTTP_TIMEOUT")),
+        "max_retries": int(setting(config, "STREAM_MAX_RETRIES")),
+        "tus_chunk_size": int(setting(config, "STREAM_TUS_CHUNK_SIZE")),
+        "graphql_url": setting(config, "CLOUDFLARE_GRAPHQL_URL"),
     }

@@ -150,10 +150,13 @@ def player_query(options):
 
 
 def embed_html(iframe_src, title="Video player"):
-    """Cloudflare's responsive iframe embed (16:9 wrapper), attributes escaped."""
+    """Cloudflare's responsive iframe embed without inline styles (CSP style-src 'self' blocks them).
+
+    The 16:9 wrapper and the borderless full-size iframe come from `.stream-player` in
+    static/css/portal.css; the iframe's own attributes are the ones Cloudflare documents.
+    """
     return Markup(
-        '<div style="position: relative; padding-top: 56.25%;">'
+        '<div class="stream-player">'
         '<iframe src="{src}" title="{title}" loading="lazy" '
-        'style="border: none; position: absolute; top: 0; left: 0; height: 100%; width: 100%;" '
         'allow="{allow}" allowfullscreen="true"></iframe></div>'
     ).format(src=iframe_src, title=escape(title), allow=PLAYER_ALLOW)

@@ -86,7 +86,7 @@ def unwrap(method, url, resp, whole=False):
 class StreamTransport:
     """Owns the one requests.Session; sends each request with a timeout and retries it with backoff."""
 
-    def __init__(self, api_token, timeout=30.0, max_retries=4, backoff_base=0.5, sleep=None, session=None):
+    def __init__(self, api_token, timeout, max_retries, backoff_base=0.5, sleep=None, session=None):
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_token}"
         self.session.headers["User-Agent"] = "portal-stream-client/1.0"

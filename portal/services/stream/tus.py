@@ -5,6 +5,8 @@ import logging
 import os
 from urllib.parse import urljoin
 
+from config import STREAM_DEFAULTS
+
 from .errors import StreamError
 
 log = logging.getLogger(__name__)
@@ -13,7 +15,7 @@ TUS_VERSION = "1.0.0"
 CHUNK_MULTIPLE = 262_144  # every non-final chunk is a multiple of 256 KiB
 MIN_CHUNK = 5_242_880  # 5 MiB, unless the whole file is smaller
 MAX_CHUNK = 209_715_200  # 200 MiB
-DEFAULT_CHUNK = 52_428_800  # 50 MiB, Cloudflare's recommendation
+DEFAULT_CHUNK = STREAM_DEFAULTS["STREAM_TUS_CHUNK_SIZE"]
 READ_BLOCK = 1_048_576  # bytes read from disk and handed to the socket at a time
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
 
