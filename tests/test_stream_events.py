@@ -69,8 +69,8 @@ def session_of(asset):
 
 def record(body_video, signature_time=1_700_000_000):
     raw = json.dumps(body_video).encode()
-    delivery, created = record_delivery(raw, signature_time, stream_events.parse_payload(raw))
-    return delivery, created
+    delivery_id, created = record_delivery(raw, signature_time, stream_events.parse_payload(raw))
+    return (db.session.get(WebhookDelivery, delivery_id) if created else None), created
 
 
 # -- applying a video object ------------------------------------------------------------------------

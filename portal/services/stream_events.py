@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
 
 from portal.extensions import db
 from portal.models import (
@@ -39,6 +38,7 @@ SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
 # for this long, an unknown uid is retried rather than dropped (the job's retries span ~22 minutes).
 UNKNOWN_VIDEO_GRACE = timedelta(minutes=20)
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT_DELIVERY = {}
 
 
 class VideoNotRecordedYet(LookupError):
@@ -57,12 +57,27 @@ def video_state(video):
     return state if isinstance(state, str) and len(state) <= MAX_STATE_LENGTH else None
 
 
+def _insert_delivery(dialect):
+    """`INSERT INTO webhook_deliveries ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, built
+    once per dialect; the values are bound at execution."""
+    if dialect not in _INSERT_DELIVERY:
+        table = WebhookDelivery.__table__
+        _INSERT_DELIVERY[dialect] = (
+            _INSERTS[dialect](table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
+    return _INSERT_DELIVERY[dialect]
+
+
 def record_delivery(raw_body, signature_time, video):
-    """Insert the delivery unless the same one is already stored; returns (delivery, created).
+    """Insert the delivery unless the same one is already stored; returns (its id, True), or
+    (None, False) for a delivery already stored.
 
     One `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` (PostgreSQL and SQLite alike):
     a concurrent duplicate inserts nothing and leaves the caller's transaction usable, in one
-    round trip (the webhook acknowledges from this; a savepoint would cost two more).
+    round trip (the webhook acknowledges from this; a savepoint would cost two more). Core, not
+    the ORM: no object is built, the acknowledgement only needs the id.
     """
     values = {
         "dedupe_key": dedupe_key(signature_time, raw_body),
@@ -72,18 +87,9 @@ def record_delivery(raw_body, signature_time, video):
         "body": bytes(raw_body).decode("utf-8"),
         "received_at": datetime.now(UTC),
     }
-    insert = _INSERTS[db.session.get_bind().dialect.name](WebhookDelivery)
-    delivery_id = db.session.scalar(
-        insert.values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(WebhookDelivery.id)
-    )
-    if delivery_id is None:
-        return None, False
-    delivery = WebhookDelivery(id=delivery_id, **values)
-    make_transient_to_detached(delivery)  # the row exists: attach it without reading it back
-    db.session.add(delivery)
-    return delivery, True
+    connection = db.session.connection()
+    delivery_id = connection.execute(_insert_delivery(connection.dialect.name), values).scalar()
+    return delivery_id, delivery_id is not None
 
 
 def _positive(value):

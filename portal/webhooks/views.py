@@ -89,8 +89,7 @@ def cloudflare_stream():
         video = stream_events.parse_payload(raw)
     except stream_events.InvalidPayload as error:
         refuse("invalid_payload", APIError(400, "invalid_payload", str(error)))
-    delivery, created = stream_events.record_delivery(raw, parsed[0], video)
-    delivery_id = delivery.id if created else None  # read before the commit expires it
+    delivery_id, created = stream_events.record_delivery(raw, parsed[0], video)
     db.session.commit()
     if not created:
         return jsonify(status="duplicate")
