@@ -189,6 +189,33 @@ class Config:
     # A video watched past this share of its duration counts as finished.
     WATCH_FINISHED_FRACTION = 0.9
 
+    # Notifications and email (SMTP; no email is sent unless MAIL_SERVER and MAIL_FROM are set)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in ("1", "true", "yes", "on")
+    MAIL_FROM = os.environ.get("MAIL_FROM") or None
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
+
+    # Following videos in processing: follow-up checks back off 30 s, 60 s, 120 s, 240 s, then
+    # every 300 s, for at most FOLLOW_PROCESSING_CHECKS checks; the sweep catches anything older.
+    FOLLOW_PROCESSING_INTERVALS = (30, 60, 120, 240, 300)
+    FOLLOW_PROCESSING_CHECKS = 40
+    PROCESSING_SWEEP_SECONDS = 300
+    # The operations page lists uploading/processing assets unchanged for longer than this.
+    OPERATIONS_STUCK_MINUTES = _env_int("OPERATIONS_STUCK_MINUTES", 15)
+
+    # Analytics and costs: Stream's prices (USD per 1,000 minutes), how often Stream's minutes are
+    # fetched (a job; pages read the cache) and the monthly projection that alerts the admins.
+    STREAM_PRICE_STORED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_STORED_PER_1000_MIN", "5"))
+    STREAM_PRICE_DELIVERED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_DELIVERED_PER_1000_MIN", "1"))
+    COST_ALERT_MONTHLY_USD = (
+        float(os.environ["COST_ALERT_MONTHLY_USD"]) if os.environ.get("COST_ALERT_MONTHLY_USD") else None
+    )
+    ANALYTICS_REFRESH_SECONDS = _env_int("ANALYTICS_REFRESH_SECONDS", 900)
+    ANALYTICS_CACHE_SECONDS = 7 * 24 * 3600
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

@@ -14,6 +14,8 @@ from redis import RedisError
 from rq.cron import CronScheduler
 
 from config import Config
+from portal.jobs.analytics import refresh_default_analytics
+from portal.jobs.processing import sweep_processing
 from portal.jobs.uploads import cleanup_expired_uploads
 from portal.jobs.webhooks import reconcile_stream
 
@@ -37,6 +39,10 @@ SCHEDULE = [
     PeriodicJob(reconcile_stream, "webhooks", interval=300),
     # Uploads idle for UPLOAD_SESSION_TTL lose their chunks (and stale incoming files go).
     PeriodicJob(cleanup_expired_uploads, "uploads", interval=Config.UPLOAD_CLEANUP_INTERVAL),
+    # Every processing video followed by its own backing-off checks (portal/jobs/processing.py).
+    PeriodicJob(sweep_processing, "default", interval=Config.PROCESSING_SWEEP_SECONDS),
+    # Stream's minutes viewed for the analytics page, and the monthly cost alert.
+    PeriodicJob(refresh_default_analytics, "default", interval=Config.ANALYTICS_REFRESH_SECONDS),
 ]
 
 

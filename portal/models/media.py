@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -55,6 +55,10 @@ class MediaAsset(db.Model):
     processing_error: Mapped[str | None] = mapped_column(Text)
     # Stream's `modified` for the state last applied, so a late or replayed webhook never moves it back.
     stream_modified: Mapped[str | None] = mapped_column(String(40))
+    # Stream's pctComplete while it processes, and its own failure text (code: text) for staff;
+    # processing_error holds the plain meaning the uploader reads.
+    stream_pct_complete: Mapped[float | None] = mapped_column(Float)
+    stream_error: Mapped[str | None] = mapped_column(Text)
 
     duration_seconds: Mapped[int | None] = mapped_column()
     thumbnail_url: Mapped[str | None] = mapped_column(String(1024))
