@@ -248,8 +248,9 @@ def test_a_video_longer_than_the_max_duration_fails_with_that_reason(stream_app,
     db.session.commit()
     asset = db.session.get(MediaAsset, body["asset_id"])
     assert asset.status == MediaAssetStatus.FAILED
-    assert "ERR_DURATION_EXCEED_CONSTRAINT" in asset.processing_error
-    assert "maxDurationSeconds" in asset.processing_error
+    assert asset.processing_error.startswith("The video is longer than allowed.")
+    assert "ERR_DURATION_EXCEED_CONSTRAINT" in asset.stream_error
+    assert "maxDurationSeconds" in asset.stream_error
 
 
 def test_a_failed_push_fails_the_asset_with_a_reason_and_can_be_retried(stream_app, emulator, sample_video):
