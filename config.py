@@ -130,6 +130,9 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes;50 per hour")
     # How long a browser that signed in stays known to the account (the signed device cookie).
     SIGN_IN_DEVICE_COOKIE_DAYS = _env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180)
+    # One sign-in attempt per account and source at a time (failures are counted when one ends); the
+    # next waits this long for it (a double-click), then gets 429.
+    SIGN_IN_IN_FLIGHT_WAIT_SECONDS = _env_int("SIGN_IN_IN_FLIGHT_WAIT_SECONDS", 3)
 
     # Cloudflare Stream (defaults in STREAM_DEFAULTS above). STREAM_SETTINGS_FILE is the one overlay:
     # what `flask stream setup --save` writes; portal.services.stream.settings.apply_settings_file
@@ -153,6 +156,20 @@ class Config:
     STREAM_MAX_RETRIES = _env_int("STREAM_MAX_RETRIES", STREAM_DEFAULTS["STREAM_MAX_RETRIES"])
     STREAM_TUS_CHUNK_SIZE = _env_int("STREAM_TUS_CHUNK_SIZE", STREAM_DEFAULTS["STREAM_TUS_CHUNK_SIZE"])
 
+    # Uploads: chunked sessions in Redis, chunks under UPLOAD_DIR, pushed to Stream by the `uploads` worker
+    UPLOAD_CHUNK_SIZE = _env_int("UPLOAD_CHUNK_SIZE", 5 * MIB)
+    UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 30_000_000_000)  # Cloudflare's 30 GB
+    UPLOAD_DIRECT_MAX_SIZE = _env_int("UPLOAD_DIRECT_MAX_SIZE", 200_000_000)  # POST /api/media/upload
+    UPLOAD_SESSION_TTL = _env_int("UPLOAD_SESSION_TTL", 24 * 3600)  # idle sessions expire after this
+    UPLOAD_CLEANUP_INTERVAL = _env_int("UPLOAD_CLEANUP_INTERVAL", 3600)
+    UPLOAD_DISK_MARGIN = _env_int("UPLOAD_DISK_MARGIN", 256 * MIB)  # free space kept beyond reservations
+    UPLOAD_JOB_TIMEOUT = _env_int("UPLOAD_JOB_TIMEOUT", 12 * 3600)  # 30 GB at ~1 MB/s fits
+    UPLOAD_RETRY_INTERVALS = (60, 300, 900, 3600)
+    STREAM_MAX_DURATION_SECONDS = _env_int("STREAM_MAX_DURATION_SECONDS", 36_000)  # Cloudflare's maximum
+    UPLOAD_CHUNK_RATE_LIMIT = os.environ.get("UPLOAD_CHUNK_RATE_LIMIT", "3000 per minute")
+    UPLOAD_STATUS_RATE_LIMIT = os.environ.get("UPLOAD_STATUS_RATE_LIMIT", "600 per minute")
+    UPLOAD_START_RATE_LIMIT = os.environ.get("UPLOAD_START_RATE_LIMIT", "30 per minute;500 per day")
+
     # Library and playback
     # Tokens end 5 minutes inside Cloudflare's 24 h cap, so clock skew cannot push one past it.
     PLAYBACK_TOKEN_MAX_SECONDS = 24 * 3600 - 300
@@ -172,19 +189,32 @@ class Config:
     # A video watched past this share of its duration counts as finished.
     WATCH_FINISHED_FRACTION = 0.9
 
-    # Uploads: chunked sessions in Redis, chunks under UPLOAD_DIR, pushed to Stream by the `uploads` worker
-    UPLOAD_CHUNK_SIZE = _env_int("UPLOAD_CHUNK_SIZE", 5 * MIB)
-    UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 30_000_000_000)  # Cloudflare's 30 GB
-    UPLOAD_DIRECT_MAX_SIZE = _env_int("UPLOAD_DIRECT_MAX_SIZE", 200_000_000)  # POST /api/media/upload
-    UPLOAD_SESSION_TTL = _env_int("UPLOAD_SESSION_TTL", 24 * 3600)  # idle sessions expire after this
-    UPLOAD_CLEANUP_INTERVAL = _env_int("UPLOAD_CLEANUP_INTERVAL", 3600)
-    UPLOAD_DISK_MARGIN = _env_int("UPLOAD_DISK_MARGIN", 256 * MIB)  # free space kept beyond reservations
-    UPLOAD_JOB_TIMEOUT = _env_int("UPLOAD_JOB_TIMEOUT", 12 * 3600)  # 30 GB at ~1 MB/s fits
-    UPLOAD_RETRY_INTERVALS = (60, 300, 900, 3600)
-    STREAM_MAX_DURATION_SECONDS = _env_int("STREAM_MAX_DURATION_SECONDS", 36_000)  # Cloudflare's maximum
-    UPLOAD_CHUNK_RATE_LIMIT = os.environ.get("UPLOAD_CHUNK_RATE_LIMIT", "3000 per minute")
-    UPLOAD_STATUS_RATE_LIMIT = os.environ.get("UPLOAD_STATUS_RATE_LIMIT", "600 per minute")
-    UPLOAD_START_RATE_LIMIT = os.environ.get("UPLOAD_START_RATE_LIMIT", "30 per minute;500 per day")
+    # Notifications and email (SMTP; no email is sent unless MAIL_SERVER and MAIL_FROM are set)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in ("1", "true", "yes", "on")
+    MAIL_FROM = os.environ.get("MAIL_FROM") or None
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
+
+    # Following videos in processing: follow-up checks back off 30 s, 60 s, 120 s, 240 s, then
+    # every 300 s, for at most FOLLOW_PROCESSING_CHECKS checks; the sweep catches anything older.
+    FOLLOW_PROCESSING_INTERVALS = (30, 60, 120, 240, 300)
+    FOLLOW_PROCESSING_CHECKS = 40
+    PROCESSING_SWEEP_SECONDS = 300
+    # The operations page lists uploading/processing assets unchanged for longer than this.
+    OPERATIONS_STUCK_MINUTES = _env_int("OPERATIONS_STUCK_MINUTES", 15)
+
+    # Analytics and costs: Stream's prices (USD per 1,000 minutes), how often Stream's minutes are
+    # fetched (a job; pages read the cache) and the monthly projection that alerts the admins.
+    STREAM_PRICE_STORED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_STORED_PER_1000_MIN", "5"))
+    STREAM_PRICE_DELIVERED_PER_1000_MIN = float(os.environ.get("STREAM_PRICE_DELIVERED_PER_1000_MIN", "1"))
+    COST_ALERT_MONTHLY_USD = (
+        float(os.environ["COST_ALERT_MONTHLY_USD"]) if os.environ.get("COST_ALERT_MONTHLY_USD") else None
+    )
+    ANALYTICS_REFRESH_SECONDS = _env_int("ANALYTICS_REFRESH_SECONDS", 900)
+    ANALYTICS_CACHE_SECONDS = 7 * 24 * 3600
 
     # Images and documents: object storage (filesystem by default; s3 for R2, AWS S3, MinIO)
     MEDIA_STORAGE_BACKEND = os.environ.get("MEDIA_STORAGE_BACKEND", "filesystem")

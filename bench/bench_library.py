@@ -167,7 +167,8 @@ def sign_in(port, email):
     response = conn.getresponse()
     response.read()
     assert response.status == 302, response.status
-    return response.getheader("Set-Cookie").split(";", 1)[0]
+    cookies = [value.split(";", 1)[0] for value in response.msg.get_all("Set-Cookie")]
+    return "; ".join(c for c in cookies if c.startswith("session="))
 
 
 def hammer(port, cookie, path, seconds, out):

@@ -86,9 +86,11 @@ def register_blueprints(app):
     """Mount the blueprints."""
     from portal.account import bp as account_bp
     from portal.admin import bp as admin_bp
+    from portal.analytics import bp as analytics_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.library import bp as library_bp
+    from portal.notifications import bp as notifications_bp
     from portal.studio import bp as studio_bp
     from portal.webhooks import bp as webhooks_bp
 
@@ -99,6 +101,8 @@ def register_blueprints(app):
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(studio_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(analytics_bp)
 
 
 def register_error_handlers(app):

@@ -5,6 +5,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.errors import handle_http_exception, is_api_request, json_error
 
+FORM_MEMORY_BYTES = 256 * 1024  # text fields held in memory while a large multipart body is parsed
+
 
 def allows_body(max_bytes, code="request_entity_too_large", message=None):
     """View decorator: this view may receive bodies up to `max_bytes` (or the setting of that name, plus
@@ -27,6 +29,10 @@ def apply_view_body_limit():
         limit = int(current_app.config[limit]) + 64 * 1024
     if limit:
         request.max_content_length = limit
+        # werkzeug's multipart parser buffers reads of up to 64 KiB; file parts still go to disk
+        request.max_form_memory_size = max(
+            FORM_MEMORY_BYTES, current_app.config.get("MAX_FORM_MEMORY_SIZE") or 0
+        )
 
 
 def handle_too_large(error):
@@ -39,5 +45,7 @@ def handle_too_large(error):
 
 
 def init_app(app):
-    """Answer bodies over a view's cap with that view's reason."""
+    """Apply a view's own cap before any other request hook can read the body (CSRF reads forms),
+    and answer bodies over it with that view's reason."""
+    app.before_request_funcs.setdefault(None, []).insert(0, apply_view_body_limit)
     app.register_error_handler(RequestEntityTooLarge, handle_too_large)

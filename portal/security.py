@@ -11,7 +11,6 @@ from wtforms import ValidationError
 
 from portal import request_limits
 from portal.auth.access import bearer_token
-from portal.body_limits import apply_view_body_limit
 from portal.errors import is_api_request
 from portal.extensions import csrf
 
@@ -65,9 +64,9 @@ def add_security_headers(response):
 def depends_on_session():
     """True when a response must not be cached: it is for a signed-in person, it sets the session
     cookie, or it carries the session's CSRF token (every page form does)."""
-    if request.endpoint == "static":
-        return False
-    return current_user.is_authenticated or session.modified or "csrf_token" in g
+    if session.modified or "csrf_token" in g:
+        return True  # a static file's 404 page too: it sets the cookie, or shows who is signed in
+    return request.endpoint != "static" and current_user.is_authenticated
 
 
 def protect_from_csrf():
@@ -76,7 +75,6 @@ def protect_from_csrf():
     Exempt: the webhooks blueprint (signed, see portal/webhooks/__init__.py) and POST /api/auth/login
     (JSON only, which a cross-site form cannot send without a CORS preflight; it uses no session).
     """
-    apply_view_body_limit()  # before anything reads the body: a view may allow more than the app-wide cap
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
         return
     if isinstance(request.routing_exception, MethodNotAllowed):

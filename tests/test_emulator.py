@@ -422,7 +422,8 @@ def test_signed_urls_on_the_customer_domain(emulator, http, sample_video):
         return requests.get(f"{emulator.url}/{token_or_uid}/{path}", timeout=10)
 
     bare = page(uid)
-    assert bare.status_code == 401 and bare.headers["Content-Type"].startswith("text/plain")
+    assert bare.status_code == 401 and bare.headers["Content-Type"].startswith("text/html")
+    assert 'data-error="this video requires a signed URL token"' in bare.text and "<video" not in bare.text
     assert page(uid, "manifest/video.m3u8").status_code == 401
     assert page(uid, "thumbnails/thumbnail.jpg").status_code == 401
     assert page(other["uid"]).status_code == 200

@@ -80,7 +80,20 @@ def test_the_admin_page_refuses_a_lookalike_address(admin_client):
 
 
 @pytest.mark.parametrize(
-    "name", ["\u202eevil", "Eve\u200b", "Bob\u2066x\u2069", "Ann\u00adne", "Tab\tbed", "line\u2028break"]
+    "name",
+    [
+        "\u202eevil",
+        "Eve\u200b",
+        "Bob\u2066x\u2069",
+        "Ann\u00adne",
+        "Tab\tbed",
+        "line\u2028break",
+        "\u3164",  # Hangul filler: a letter that shows nothing (a blank name)
+        "Eve\u3164",
+        "\uffa0\u115f",
+        "\u2800",  # Braille blank
+        "Bo\u034fb",  # combining grapheme joiner
+    ],
 )
 def test_names_with_invisible_or_bidi_characters_are_refused(app, admin_client, make_user, name):
     with pytest.raises(AccountError, match="invisible"):

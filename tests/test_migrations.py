@@ -27,6 +27,7 @@ MODEL_TABLES = {
     "sign_in_attempts",
     "watch_progress",
     "daily_views",
+    "notifications",
 }
 
 

@@ -118,3 +118,10 @@ def test_seed_demo_keeps_its_demo_password(app, runner):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert User.by_email("admin@example.org").check_password("portal-demo")
+
+
+@pytest.mark.parametrize("password", ["umbrella\x00tangerine-ostrich", "umbrella\ttangerine\nostrich"])
+def test_control_characters_are_refused_as_no_sign_in_form_could_send_them_back(password):
+    """/api/auth/login refuses NUL, and a browser's password field cannot hold a tab or a newline."""
+    with pytest.raises(WeakPassword, match="control"):
+        check_new_password(password, email=EMAIL)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from portal.models import Role, Tier
 from tests.conftest import serving, shareable_database
 
 BIG = 200 * 1000 * 1000
@@ -138,3 +139,16 @@ def test_an_upload_sized_body_with_a_csrf_header_reaches_the_view_that_allows_it
     assert response.get_json() == {"size": 300_000}
     refused = client.post("/api/test/upload", data=b"x" * 10, headers={"X-CSRFToken": token + "x"})
     assert refused.status_code == 400
+
+
+def test_a_missing_static_file_is_not_cached_when_its_page_carries_the_session(client, login_as):
+    """The 404 page under /static/ shows who is signed in and the session's CSRF token, and for an
+    anonymous visitor sets the session cookie: a shared cache must not keep it."""
+    anonymous = client.get("/static/css/missing.css")
+    assert anonymous.status_code == 404
+    assert "session=" in anonymous.headers.get("Set-Cookie", "")
+    assert anonymous.headers["Cache-Control"] == "no-store"
+    member = login_as(Role.MEMBER, Tier.BASIC)
+    signed_in = member.get("/static/css/missing.css")
+    assert signed_in.status_code == 404
+    assert signed_in.headers["Cache-Control"] == "no-store"

@@ -176,3 +176,70 @@ def test_failed_attempts_are_recorded_and_shown_to_the_owner(throttled):
     assert "Failed sign-in attempts" in page
     assert "203.0.113.9" in page and "203.0.113.10" in page
     assert "203.0.113.11" not in page
+
+
+def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_busy(throttled):
+    """Behind one address (an office or carrier NAT), an attacker spending the per-address budget on
+    guesses must not keep a member out of their own browser."""
+    app = throttled(LOGIN_LIMIT_PER_IP="3 per minute")
+    members_browser = app.test_client()
+    assert page_login(members_browser, OWNER, PASSWORD, ip="192.0.2.7").status_code == 302
+    AuthActions(members_browser).logout()
+
+    attacker = app.test_client()
+    statuses = [
+        api_login(attacker, f"user{n}@example.org", "guess", ip="192.0.2.7").status_code for n in range(4)
+    ]
+    assert statuses == [401, 401, 429, 429]  # the member's sign-in spent one of three
+    assert page_login(app.test_client(), OWNER, PASSWORD, ip="192.0.2.7").status_code == 429
+
+    assert page_login(members_browser, OWNER, PASSWORD, ip="192.0.2.7").status_code == 302
+    # the device cookie names only the accounts it signed in to: guessing at others stays limited
+    assert api_login(members_browser, "someone@example.org", "guess", ip="192.0.2.7").status_code == 429
+
+
+def attempt_while_another_is_in_flight(app, monkeypatch, password):
+    """Send a wrong password; while it is being checked, send `password` from the same browser and
+    address (a double-click). Returns (first response, second response)."""
+    import threading
+
+    from portal.api import auth_views
+    from portal.auth import throttle
+
+    real_authenticate, real_sleep = auth_views.authenticate, throttle.time.sleep
+    second, waiting = [], threading.Event()
+
+    def authenticate_while_another_arrives(*args):
+        if not waiting.is_set() and not second:
+            worker = threading.Thread(target=lambda: second.append(api_login(client, OWNER, password)))
+            worker.start()
+            assert waiting.wait(5), "the second attempt went ahead without waiting"
+            attempt_while_another_is_in_flight.worker = worker
+        return real_authenticate(*args)
+
+    def sleep_and_say_so(seconds):
+        waiting.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(auth_views, "authenticate", authenticate_while_another_arrives)
+    monkeypatch.setattr(throttle.time, "sleep", sleep_and_say_so)
+    client = app.test_client()
+    first = api_login(client, OWNER, "guess-1")
+    attempt_while_another_is_in_flight.worker.join(10)
+    return first, second[0]
+
+
+def test_an_attempt_arriving_while_another_is_checked_waits_and_is_counted_afresh(throttled, monkeypatch):
+    """Failures are counted when an attempt ends, so attempts sent side by side all passed the check
+    (16 at once got 9 guesses past a limit of 5): the next attempt waits for the one in flight."""
+    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="1 per minute")
+    first, second = attempt_while_another_is_in_flight(app, monkeypatch, "guess-2")
+    assert (first.status_code, second.status_code) == (401, 429)
+    assert app.extensions["redis"].connection.keys("sign-in-in-flight:*") == []
+
+
+def test_a_double_click_on_sign_in_signs_in(throttled, monkeypatch):
+    app = throttled(LOGIN_LIMIT_PER_ACCOUNT_SOURCE="5 per minute")
+    first, second = attempt_while_another_is_in_flight(app, monkeypatch, PASSWORD)
+    assert (first.status_code, second.status_code) == (401, 200)
+    assert app.extensions["redis"].connection.keys("sign-in-in-flight:*") == []

@@ -69,8 +69,8 @@ def session_of(asset):
 
 def record(body_video, signature_time=1_700_000_000):
     raw = json.dumps(body_video).encode()
-    delivery, created = record_delivery(raw, signature_time, stream_events.parse_payload(raw))
-    return delivery, created
+    delivery_id, created = record_delivery(raw, signature_time, stream_events.parse_payload(raw))
+    return (db.session.get(WebhookDelivery, delivery_id) if created else None), created
 
 
 # -- applying a video object ------------------------------------------------------------------------
@@ -99,23 +99,26 @@ def test_unknown_sizes_are_left_empty(asset):
 
 
 @pytest.mark.parametrize(
-    "status, expected",
+    "status, meaning, stream_text",
     [
         (
             {"state": "error", "errorReasonCode": "ERR_NON_VIDEO", "errorReasonText": "not a video"},
+            "The file is not a video.",
             "ERR_NON_VIDEO: not a video",
         ),
         (
             {"state": "error", "errReasonCode": "ERR_DURATION_TOO_SHORT", "errReasonText": "too short"},
+            "The video is too short",
             "ERR_DURATION_TOO_SHORT: too short",
         ),
-        ({"state": "error", "errorReasonCode": "ERR_UNKNOWN"}, "ERR_UNKNOWN"),
-        ({"state": "error"}, "Stream could not process the video"),
+        ({"state": "error", "errorReasonCode": "ERR_UNKNOWN"}, "Stream could not process", "ERR_UNKNOWN"),
+        ({"state": "error"}, "Stream could not process", "Stream could not process the video"),
     ],
 )
-def test_error_fails_the_asset_with_the_reason(asset, status, expected):
+def test_error_fails_the_asset_with_the_reason(asset, status, meaning, stream_text):
     assert apply_video(asset, video("error", status=status)) is True
-    assert asset.status == MediaAssetStatus.FAILED and asset.processing_error == expected
+    assert asset.status == MediaAssetStatus.FAILED and asset.processing_error.startswith(meaning)
+    assert asset.stream_error == stream_text
     assert session_of(asset).recording_status == RecordingStatus.FAILED
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Event, MediaAccessLevel, MediaAsset, MediaAssetStatus, Role, Tier, TrainingSession
+from portal.services.processing_errors import MEANINGS
 from portal.services.studio import human_size, plain_failure
 from portal.studio.forms import UploadFromUrlForm, UploadMetadataForm
 from tests.conftest import csrf_token_from
@@ -90,20 +91,24 @@ def test_list_shows_size_status_stream_percent_and_plain_failure(instructor_clie
         title="Long seminar",
         file_size_bytes=12_345_678_901,
         status=MediaAssetStatus.PROCESSING,
-        extra_metadata={"stream_pct_complete": "39.000000"},
+        stream_pct_complete=39.0,
     )
     make_asset(
         me,
         title="Too long",
         status=MediaAssetStatus.FAILED,
-        processing_error="ERR_DURATION_EXCEED_CONSTRAINT: Video duration exceeds maxDurationSeconds",
+        processing_error="The video is longer than allowed. Trim it or split it into parts, then upload each part.",
+        stream_error="ERR_DURATION_EXCEED_CONSTRAINT: Video duration exceeds maxDurationSeconds",
     )
     make_asset(me, title="Still coming", status=MediaAssetStatus.UPLOADING, file_size_bytes=5_000_000)
     html = instructor_client.get("/studio").get_data(as_text=True)
     assert "12.3 GB" in html and "5.0 MB" in html
     assert 'aria-label="Stream processing of Long seminar"' in html and "Stream: 39 %" in html
-    assert "The video is longer than the portal allows." in html
-    assert "<summary>What Stream said</summary><p>Video duration exceeds maxDurationSeconds</p>" in html
+    assert "The video is longer than allowed. Trim it or split it into parts" in html
+    assert (
+        "<summary>What Stream said</summary><p>ERR_DURATION_EXCEED_CONSTRAINT: Video duration exceeds "
+        "maxDurationSeconds</p>" in html
+    )
     assert ">Uploading<" in html and ">Processing<" in html and ">Failed<" in html
     assert "choose the file again to carry on" in html
 
@@ -151,10 +156,10 @@ def test_list_pages_are_clamped(instructor_client):
 @pytest.mark.parametrize(
     "stored, shown",
     [
-        ("ERR_NON_VIDEO", "The file is not a video Stream can read."),
+        ("ERR_NON_VIDEO", "The file is not a video. Check you picked the right file, then upload it again."),
         (
             "ERR_MALFORMED_VIDEO: moov atom not found",
-            "The video file is damaged or incomplete.",
+            MEANINGS["ERR_MALFORMED_VIDEO"].sentence,
         ),
         (
             "The upload session expired before every chunk arrived",
@@ -276,7 +281,7 @@ def test_asset_state_for_its_uploader_and_admins_only(login_as, admin_client, ma
         "status": "failed",
         "status_text": "Failed",
         "processing_percent": None,
-        "failure": "The file is not a video Stream can read.",
+        "failure": "The file is not a video. Check you picked the right file, then upload it again.",
     }
     assert admin_client.get(path).status_code == 200
     assert stranger.get(path).status_code == 404

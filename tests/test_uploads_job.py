@@ -248,8 +248,9 @@ def test_a_video_longer_than_the_max_duration_fails_with_that_reason(stream_app,
     db.session.commit()
     asset = db.session.get(MediaAsset, body["asset_id"])
     assert asset.status == MediaAssetStatus.FAILED
-    assert "ERR_DURATION_EXCEED_CONSTRAINT" in asset.processing_error
-    assert "maxDurationSeconds" in asset.processing_error
+    assert asset.processing_error.startswith("The video is longer than allowed.")
+    assert "ERR_DURATION_EXCEED_CONSTRAINT" in asset.stream_error
+    assert "maxDurationSeconds" in asset.stream_error
 
 
 def test_a_failed_push_fails_the_asset_with_a_reason_and_can_be_retried(stream_app, emulator, sample_video):
@@ -279,3 +280,23 @@ def test_a_failed_push_fails_the_asset_with_a_reason_and_can_be_retried(stream_a
     asset = db.session.get(MediaAsset, body["asset_id"])
     assert asset.status == MediaAssetStatus.PROCESSING and asset.processing_error is None
     assert stream_bytes_sha(emulator, asset.stream_video_id) == sha(data)
+
+
+def test_a_job_that_died_after_stream_had_every_byte_finishes_without_sending_again(
+    stream_app, emulator, sample_video
+):
+    """Stream has the whole file but the asset was never marked processing (a crash in between)."""
+    app = stream_app()
+    data = sample_video.read_bytes()
+    _, body = upload(app, data, title="Almost")
+    client = get_client(app)
+    done = client.upload_file_tus(str(sample_video), metadata={"name": "Almost"})
+    asset = db.session.get(MediaAsset, body["asset_id"])
+    asset.stream_upload_url, asset.stream_video_id = done["upload_url"], done["video_id"]
+    db.session.commit()
+    work(app)
+    db.session.expire_all()
+    asset = db.session.get(MediaAsset, body["asset_id"])
+    assert asset.status == MediaAssetStatus.PROCESSING and asset.stream_video_id == done["video_id"]
+    assert [v["uid"] for v in emulator.emulator.videos.all()] == [done["video_id"]]
+    assert not os.path.exists(os.path.join(app.config["UPLOAD_DIR"], body["upload_id"]))

@@ -339,7 +339,9 @@ def test_error_then_newer_ready_ends_ready(app, client, make_asset):
     )
     post_signed(client, error)
     run_worker(app)
-    assert db.session.get(MediaAsset, asset.id).processing_error == "ERR_MALFORMED_VIDEO: bad file"
+    failed = db.session.get(MediaAsset, asset.id)
+    assert failed.processing_error.startswith("The file is damaged") and "MP4" in failed.processing_error
+    assert failed.stream_error == "ERR_MALFORMED_VIDEO: bad file"
     post_signed(client, video_body(state="ready", modified="2024-05-01T10:00:01Z"))
     run_worker(app)
     asset = db.session.get(MediaAsset, asset.id)

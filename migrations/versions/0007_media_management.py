@@ -1,7 +1,7 @@
 """Media management: caption status, Stream sync and deletion flags, thumbnail time, the change record
 
 Revision ID: 0007_media_management
-Revises: 0005_library
+Revises: 0006_notifications
 Create Date: 2026-12-02
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_media_management"
-down_revision = "0005_library"
+down_revision = "0006_notifications"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Forms of the account page."""
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SubmitField
+from wtforms import BooleanField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -15,3 +15,10 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
     )
     submit = SubmitField("Change password")
+
+
+class EmailPreferencesForm(FlaskForm):
+    """Whether notifications also come by email."""
+
+    email_notifications = BooleanField("Email me my notifications")
+    save_email_preferences = SubmitField("Save email preferences")

@@ -1,10 +1,10 @@
-"""The account page: who you are, what your membership opens, and a password change."""
+"""The account page: who you are, what your membership opens, a password change, email preferences."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.account import bp
-from portal.account.forms import ChangePasswordForm
+from portal.account.forms import ChangePasswordForm, EmailPreferencesForm
 from portal.auth.passwords import WeakPassword, check_new_password
 from portal.auth.session import start_session
 from portal.extensions import db, limiter
@@ -27,10 +27,41 @@ def _policy_problem(password, user):
 @bp.route("/account", methods=["GET"])
 @login_required
 def index():
-    """Your details and the password form."""
+    """Your details, the password form and the email preferences."""
     return render_template(
-        "account/index.html", form=ChangePasswordForm(), failed_sign_ins=recent_failed_sign_ins(current_user)
+        "account/index.html",
+        form=ChangePasswordForm(),
+        failed_sign_ins=recent_failed_sign_ins(current_user),
+        email_form=_email_form(),
     )
+
+
+def _email_form(formdata=None):
+    """The email preferences form, showing the stored choice unless a POST is being answered."""
+    if formdata is None:
+        return EmailPreferencesForm(
+            formdata=None, data={"email_notifications": current_user.email_notifications}
+        )
+    return EmailPreferencesForm()
+
+
+@bp.route("/account/email", methods=["POST"])
+@login_required
+def email_preferences():
+    """Turn notification emails on or off for yourself."""
+    form = _email_form(formdata=True)
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for("account.index"))
+    current_user.email_notifications = bool(form.email_notifications.data)
+    db.session.commit()
+    flash(
+        "Notifications will also come by email."
+        if form.email_notifications.data
+        else "Notifications will no longer come by email.",
+        "success",
+    )
+    return redirect(url_for("account.index"))
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -52,4 +83,6 @@ def change_password():
             flash("Your password is changed. Other devices have been signed out.", "success")
             return redirect(url_for("account.index"))
     failed = recent_failed_sign_ins(current_user)
-    return render_template("account/index.html", form=form, failed_sign_ins=failed), 400
+    return render_template(
+        "account/index.html", form=form, failed_sign_ins=failed, email_form=_email_form()
+    ), 400

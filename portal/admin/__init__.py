@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from portal.admin import views  # noqa: E402,F401
+from portal.admin import operations, views  # noqa: E402,F401

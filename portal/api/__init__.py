@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from portal.api import auth_views, media  # noqa: E402,F401
+from portal.api import auth_views, media, operations_views  # noqa: E402,F401
 
 # isort: split
 # Uploads: chunked sessions, direct and URL uploads

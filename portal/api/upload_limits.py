@@ -12,6 +12,7 @@ from portal.errors import APIError
 
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers around a chunk or file
 INCOMING = ".incoming"
+FORM_MEMORY = 256 * 1024  # metadata fields held in memory while a multipart body is parsed
 
 
 def body_limits():
@@ -29,6 +30,8 @@ def raise_body_limit(endpoint, values):
     limit = body_limits().get(endpoint)
     if limit is not None:
         request.max_content_length = limit
+        # werkzeug's multipart parser buffers up to 64 KiB reads; file parts still go to disk
+        request.max_form_memory_size = FORM_MEMORY
         stream_files_to(request, incoming_dir())
 
 

@@ -1,11 +1,13 @@
 """The password policy (NIST SP 800-63B): length, a blocklist, nothing about the account, no reuse.
 
-No composition rules. 10 to 256 characters. Refused: common and guessable passwords (zxcvbn's bundled
-dictionaries of leaked passwords, words and names, plus repeats, sequences and keyboard patterns; all
+No composition rules. 10 to 256 characters, no control characters (which no sign-in form sends back).
+Refused: common and guessable passwords (zxcvbn's bundled dictionaries of leaked passwords, words and names, plus repeats, sequences and keyboard patterns; all
 shipped with the package, nothing fetched), the account's email, its local part or its name, words of
 the portal itself, and the account's current password. Every place that sets a password asks this
 module: creating accounts (admin page, `flask create-user`), the account page, an admin's new password.
 """
+
+import unicodedata
 
 from zxcvbn import zxcvbn
 
@@ -37,6 +39,9 @@ def check_new_password(password, email="", name="", current=None):
     """
     if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise WeakPassword(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
+    if any(unicodedata.category(char) == "Cc" for char in password):
+        # /api/auth/login refuses NUL, and a browser's password field cannot hold a tab or newline.
+        raise WeakPassword("Passwords may not contain control characters (tabs, line breaks, NUL).")
     words = account_words(email, name)
     if password.strip().lower() in words:
         raise WeakPassword("Your password must not be your email address or your name.")

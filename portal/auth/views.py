@@ -9,7 +9,7 @@ from portal.auth import bp
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.session import end_session, start_session
 from portal.auth.signin import authenticate
-from portal.auth.throttle import remember_device, sign_in_throttled
+from portal.auth.throttle import release_in_flight, remember_device, sign_in_throttled
 from portal.extensions import db
 
 
@@ -46,6 +46,10 @@ def login():
         g.login_failed = True
         flash("That email and password do not match an active account.", "error")
     return render_template("auth/login.html", form=form), 200
+
+
+# Both sign-in endpoints (the API's too) hold in-flight slots; they are freed after the limiter's count.
+bp.teardown_app_request(release_in_flight)
 
 
 @bp.app_context_processor

@@ -8,7 +8,8 @@ Location, ``.../media/<uid>?tusv2=true``), basic multipart upload, ``/copy``, ge
 progressive ranges the customer domain serves (see analytics.py) and kept with the state.
 
 Customer domain at the server root: ``/<uid or token>/iframe``, ``/watch``, ``/manifest/video.m3u8``
-(and ``video.mpd``), ``/thumbnails/thumbnail.jpg``, ``/downloads/default.mp4``.
+(and ``video.mpd``), ``/thumbnails/thumbnail.jpg``, ``/downloads/default.mp4``; the Player API script
+``/embed/sdk.latest.js`` (``window.Stream(iframe)``, speaking to the player page by postMessage: see embed.py).
 
 Control paths (emulator only, never faulted, no auth):
 
@@ -86,6 +87,7 @@ def register_blueprints(app):
     from .api_webhook import webhook_api
     from .control import control
     from .delivery import customer_domain
+    from .embed import embed
     from .tus import tus_api
 
     for blueprint in (
@@ -97,6 +99,7 @@ def register_blueprints(app):
         graphql_api,
         tus_api,
         control,
+        embed,
         customer_domain,
     ):
         app.register_blueprint(blueprint)

@@ -57,12 +57,20 @@ def _send(path):
 @customer_domain.get("/<video_id>/iframe")
 @customer_domain.get("/<video_id>/watch")
 def player(video_id):
-    """The player page: a <video> over the processed rendition, with a <track> per caption."""
-    record, _ = authorize(video_id)
-    check_embedding_origin(record)
+    """The player page: a <video> over the processed rendition, with a <track> per caption.
+
+    A refused id (bad or expired token, bare uid of a protected video, foreign origin) keeps its
+    status but gets a page that reports `error` to the Player API, as Cloudflare's player does.
+    """
+    page = request.path.rsplit("/", 1)[1]
+    try:
+        record, _ = authorize(video_id)
+        check_embedding_origin(record)
+    except DeliveryRefused as refusal:
+        html = render_template("emulator/player.html", page=page, record=None, error=refusal)
+        return Response(html, status=refusal.status, mimetype="text/html")
     out_dir = _emulator().videos.output_dir(record["uid"])
     settings = player_settings(request.args, video_id, record, stream_codecs(out_dir))
-    page = request.path.rsplit("/", 1)[1]
     return render_template("emulator/player.html", page=page, record=record, video_id=video_id, **settings)
 
 

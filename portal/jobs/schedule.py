@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from redis import RedisError
 from rq.cron import CronScheduler
 
-from portal.jobs import media, uploads
+from config import Config
+from portal.jobs import media
+from portal.jobs.analytics import refresh_default_analytics
+from portal.jobs.processing import sweep_processing
+from portal.jobs.uploads import cleanup_expired_uploads
 from portal.jobs.webhooks import reconcile_stream
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,12 @@ class PeriodicJob:
 SCHEDULE = [
     # Deliveries recorded while Redis was down, and videos stuck in processing (webhook lost).
     PeriodicJob(reconcile_stream, "webhooks", interval=300),
-    # Uploads idle past UPLOAD_SESSION_TTL lose their chunks (hourly, UPLOAD_CLEANUP_INTERVAL's default).
-    PeriodicJob(uploads.cleanup_expired_uploads, "uploads", interval=3600),
+    # Uploads idle for UPLOAD_SESSION_TTL lose their chunks (and stale incoming files go).
+    PeriodicJob(cleanup_expired_uploads, "uploads", interval=Config.UPLOAD_CLEANUP_INTERVAL),
+    # Every processing video followed by its own backing-off checks (portal/jobs/processing.py).
+    PeriodicJob(sweep_processing, "default", interval=Config.PROCESSING_SWEEP_SECONDS),
+    # Stream's minutes viewed for the analytics page, and the monthly cost alert.
+    PeriodicJob(refresh_default_analytics, "default", interval=Config.ANALYTICS_REFRESH_SECONDS),
     # Media management: Stream changes and deletions whose retry jobs Redis may have lost.
     PeriodicJob(media.requeue_unfinished, media.QUEUE, interval=media.REQUEUE_INTERVAL),
 ]

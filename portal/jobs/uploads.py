@@ -3,12 +3,14 @@
 import logging
 
 from flask import current_app
+from redis import RedisError
 from rq import Retry, get_current_job
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from portal.extensions import db
 from portal.jobs import in_app_context
+from portal.jobs.processing import follow_processing
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services.stream import get_client
 from portal.services.stream.errors import StreamError
@@ -149,6 +151,7 @@ def _push(service, manifest, asset_id):
         asset.status = MediaAssetStatus.PROCESSING
     asset.processing_error = None
     db.session.commit()
+    follow_after_push(asset_id)
     service.complete(upload_id)
     log.info(
         "Upload %s: Stream has all %d bytes of video %s",
@@ -173,7 +176,20 @@ def copy_from_url(asset_id):
     asset.stream_video_id = video["uid"]
     asset.status = MediaAssetStatus.PROCESSING
     db.session.commit()
+    follow_after_push(asset_id)
     return "copying"
+
+
+def follow_after_push(asset_id):
+    """Follow the processing video until it settles, in case its webhook never comes.
+
+    A Redis error is logged, not raised: the periodic sweep (portal/jobs/schedule.py) follows any
+    processing video nobody follows.
+    """
+    try:
+        follow_processing(asset_id)
+    except RedisError:
+        log.warning("Could not schedule the follow-up checks of asset %s; the sweep will", asset_id)
 
 
 @in_app_context

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs import in_app_context
+from portal.jobs.notifications import enqueue_emails
 from portal.models import WebhookDelivery
-from portal.services import stream_events
+from portal.services import notifications, stream_events
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,16 @@ def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
 
 @in_app_context
 def apply_stream_webhook(delivery_id):
-    """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry."""
+    """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry.
+    The notifications of a transition commit with it; their emails are enqueued after."""
     try:
         outcome = stream_events.apply_delivery(delivery_id)
         db.session.commit()
     except Exception:
         db.session.rollback()
+        notifications.forget_new_notifications()
         raise
+    enqueue_emails(notifications.take_new_notification_ids())
     return outcome
 
 
@@ -94,5 +98,7 @@ def reconcile_stream(older_than_minutes=30):
         db.session.commit()
     except Exception:
         db.session.rollback()
+        notifications.forget_new_notifications()
         raise
+    enqueue_emails(notifications.take_new_notification_ids())
     return {**queued, **counts}

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from portal.auth.session import unauthorized
 from portal.library import bp
-from portal.services.media import access, grid_cache, library, playback, watching
+from portal.services.media import access, facets, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _grid(user, query, problem, thumbnails):
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
-    facets = library.cached_facets(
+    filter_lists = facets.cached_facets(
         user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
     )
     html = Markup(
@@ -106,7 +106,7 @@ def _grid(user, query, problem, thumbnails):
             query=query,
             results=results,
             cards=cards,
-            facets=facets,
+            facets=filter_lists,
             sorts=library.SORT_LABELS,
             problem=problem,
             links=card_links(),

@@ -13,6 +13,7 @@ from portal.models.enums import (
     Tier,
 )
 from portal.models.media import Caption, MediaAsset, MediaTag
+from portal.models.notification import Notification
 from portal.models.sign_in import SignInAttempt
 from portal.models.user import User, normalize_email, parse_user_id  # noqa: F401  (re-exported)
 from portal.models.watching import DailyView, WatchProgress
@@ -27,6 +28,7 @@ __all__ = [
     "MediaChange",
     "MediaTag",
     "MediaType",
+    "Notification",
     "RecordingStatus",
     "Role",
     "SignInAttempt",

@@ -66,6 +66,10 @@ class MediaAsset(db.Model):
     processing_error: Mapped[str | None] = mapped_column(Text)
     # Stream's `modified` for the state last applied, so a late or replayed webhook never moves it back.
     stream_modified: Mapped[str | None] = mapped_column(String(40))
+    # Stream's pctComplete while it processes, and its own failure text (code: text) for staff;
+    # processing_error holds the plain meaning the uploader reads.
+    stream_pct_complete: Mapped[float | None] = mapped_column(Float)
+    stream_error: Mapped[str | None] = mapped_column(Text)
 
     duration_seconds: Mapped[int | None] = mapped_column()
     thumbnail_url: Mapped[str | None] = mapped_column(String(1024))

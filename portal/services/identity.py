@@ -13,6 +13,9 @@ JAPANESE = frozenset({"CJK", "HIRAGANA", "KATAKANA"})
 # spaces, soft hyphens...) is invisible or reorders text, so names refuse them.
 HARMLESS_FORMAT = frozenset({"\u200c", "\u200d"})
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Characters outside those categories that still show nothing: the Hangul fillers (letters), the
+# Braille blank and the combining grapheme joiner; a name of them alone looks empty.
+BLANK_CHARACTERS = frozenset({"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f"})
 
 
 class InvalidIdentity(ValueError):
@@ -57,7 +60,8 @@ def check_display_name(name):
     """The name, trimmed, if it has no control, bidi or other invisible format characters."""
     name = (name or "").strip()
     for char in name:
-        if unicodedata.category(char) in REFUSED_CATEGORIES and char not in HARMLESS_FORMAT:
+        refused = unicodedata.category(char) in REFUSED_CATEGORIES and char not in HARMLESS_FORMAT
+        if refused or char in BLANK_CHARACTERS:
             raise InvalidIdentity(
                 f"Names must not contain control characters or invisible formatting (U+{ord(char):04X})."
             )

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.models import (
@@ -17,6 +17,8 @@ from portal.models import (
     TrainingSession,
     WebhookDelivery,
 )
+from portal.services import notifications
+from portal.services.processing_errors import MISSING_ON_STREAM, meaning_of
 from portal.services.stream import StreamError, get_client
 from portal.services.stream_payloads import (  # noqa: F401  (parse_payload, InvalidPayload: the endpoint's)
     InvalidPayload,
@@ -35,6 +37,8 @@ SETTLED = (MediaAssetStatus.READY, MediaAssetStatus.FAILED)
 # A webhook can beat the commit that records its video's uid (a small file processes in a second):
 # for this long, an unknown uid is retried rather than dropped (the job's retries span ~22 minutes).
 UNKNOWN_VIDEO_GRACE = timedelta(minutes=20)
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT_DELIVERY = {}
 
 
 class VideoNotRecordedYet(LookupError):
@@ -53,25 +57,39 @@ def video_state(video):
     return state if isinstance(state, str) and len(state) <= MAX_STATE_LENGTH else None
 
 
-def record_delivery(raw_body, signature_time, video):
-    """Insert the delivery unless the same one is already stored; returns (delivery, created).
+def _insert_delivery(dialect):
+    """`INSERT INTO webhook_deliveries ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, built
+    once per dialect; the values are bound at execution."""
+    if dialect not in _INSERT_DELIVERY:
+        table = WebhookDelivery.__table__
+        _INSERT_DELIVERY[dialect] = (
+            _INSERTS[dialect](table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
+    return _INSERT_DELIVERY[dialect]
 
-    The insert runs in a savepoint, so a concurrent duplicate (unique dedupe_key) rolls back only
-    the savepoint and the caller's transaction stays usable, on SQLite and PostgreSQL alike.
+
+def record_delivery(raw_body, signature_time, video):
+    """Insert the delivery unless the same one is already stored; returns (its id, True), or
+    (None, False) for a delivery already stored.
+
+    One `INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` (PostgreSQL and SQLite alike):
+    a concurrent duplicate inserts nothing and leaves the caller's transaction usable, in one
+    round trip (the webhook acknowledges from this; a savepoint would cost two more). Core, not
+    the ORM: no object is built, the acknowledgement only needs the id.
     """
-    delivery = WebhookDelivery(
-        dedupe_key=dedupe_key(signature_time, raw_body),
-        video_uid=video["uid"],
-        state=video_state(video),
-        signature_time=int(signature_time),
-        body=bytes(raw_body).decode("utf-8"),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(delivery)
-    except IntegrityError:
-        return None, False
-    return delivery, True
+    values = {
+        "dedupe_key": dedupe_key(signature_time, raw_body),
+        "video_uid": video["uid"],
+        "state": video_state(video),
+        "signature_time": int(signature_time),
+        "body": bytes(raw_body).decode("utf-8"),
+        "received_at": datetime.now(UTC),
+    }
+    connection = db.session.connection()
+    delivery_id = connection.execute(_insert_delivery(connection.dialect.name), values).scalar()
+    return delivery_id, delivery_id is not None
 
 
 def _positive(value):
@@ -80,20 +98,38 @@ def _positive(value):
     return None
 
 
-def error_reason(video):
-    """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling)."""
+def _status_field(video, *names):
+    """The first non-empty string among `names` in the video's status (or the video itself)."""
     status = video.get("status") if isinstance(video.get("status"), dict) else {}
+    for source in (status, video):
+        for name in names:
+            if isinstance(source.get(name), str) and source[name].strip():
+                return source[name].strip()[:500]
+    return None
 
-    def pick(*names):
-        for source in (status, video):
-            for name in names:
-                if isinstance(source.get(name), str) and source[name].strip():
-                    return source[name].strip()
+
+def error_code(video):
+    """Stream's errorReasonCode (or the docs' errReasonCode spelling), or None."""
+    return _status_field(video, "errorReasonCode", "errReasonCode")
+
+
+def error_reason(video):
+    """`CODE: text` from errorReasonCode/Text (or the docs' errReasonCode/Text spelling): Stream's
+    own words, kept for staff."""
+    text = _status_field(video, "errorReasonText", "errReasonText")
+    return (
+        ": ".join(part for part in (error_code(video), text) if part) or "Stream could not process the video"
+    )
+
+
+def pct_complete(video):
+    """Stream's pctComplete (a string such as "39.000000") as a number from 0 to 100, or None."""
+    status = video.get("status") if isinstance(video.get("status"), dict) else {}
+    try:
+        value = float(status.get("pctComplete"))
+    except (TypeError, ValueError):
         return None
-
-    code = pick("errorReasonCode", "errReasonCode")
-    text = pick("errorReasonText", "errReasonText")
-    return ": ".join(part for part in (code, text) if part) or "Stream could not process the video"
+    return min(max(value, 0.0), 100.0) if value == value else None  # NaN is not a percentage
 
 
 def is_newer(asset, video):
@@ -116,9 +152,12 @@ def apply_video(asset, video):
     """
     state = video_state(video)
     target = TERMINAL_STATES.get(state)
+    if target is None and asset.status not in SETTLED and pct_complete(video) is not None:
+        asset.stream_pct_complete = pct_complete(video)  # progress only; the status stays
     if target is None or (asset.status in SETTLED and not is_newer(asset, video)):
         return False
     asset.status = target
+    asset.stream_pct_complete = pct_complete(video)
     if target == MediaAssetStatus.READY:
         size = video.get("input") if isinstance(video.get("input"), dict) else {}
         playback = video.get("playback") if isinstance(video.get("playback"), dict) else {}
@@ -128,14 +167,37 @@ def apply_video(asset, video):
         asset.thumbnail_url = video.get("thumbnail") or None
         asset.preview_url = video.get("preview") or None
         asset.url = playback.get("hls") or None
-        asset.processing_error = None
+        asset.processing_error = asset.stream_error = None
     else:
-        asset.processing_error = error_reason(video)
+        asset.processing_error = meaning_of(error_code(video)).sentence
+        asset.stream_error = error_reason(video)
     modified = video.get("modified")
     asset.stream_modified = modified[:40] if isinstance(modified, str) else None
     _update_training_session(asset)
     db.session.flush()
     return True
+
+
+def settle(asset, video):
+    """apply_video, and when the asset moved, tell the people involved in the same transaction.
+
+    Every path that applies Stream's word (the webhook job, the follow-up job, the sweep and
+    `flask stream-reconcile`) comes through here, so a transition is announced exactly once.
+    """
+    if not apply_video(asset, video):
+        return False
+    notifications.video_settled(asset)
+    return True
+
+
+def fail_missing(asset):
+    """Fail a processing asset whose video Stream no longer has (a 404), and announce it."""
+    asset.status = MediaAssetStatus.FAILED
+    asset.processing_error = MISSING_ON_STREAM.sentence
+    asset.stream_error = "404: Stream has no video with this id"
+    _update_training_session(asset)
+    db.session.flush()
+    notifications.video_settled(asset)
 
 
 def _update_training_session(asset):
@@ -183,7 +245,7 @@ def apply_delivery(delivery_id):
         )
         outcome = "unknown_video"
     else:
-        outcome = "applied" if apply_video(asset, video) else "unchanged"
+        outcome = "applied" if settle(asset, video) else "unchanged"
         log.info(
             "Stream webhook %s for asset %s (%s): %s", delivery.id, asset.id, video_state(video), outcome
         )
@@ -225,9 +287,7 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             if asset.status != MediaAssetStatus.PROCESSING:
                 continue  # a webhook settled it while we asked
             if error.status_code == 404:
-                asset.status = MediaAssetStatus.FAILED
-                asset.processing_error = "Stream has no video with this id"
-                _update_training_session(asset)
+                fail_missing(asset)
                 counts["missing"] += 1
             else:
                 log.error("Reconcile: Stream lookup of %s failed: %s", asset.stream_video_id, error)
@@ -241,7 +301,7 @@ def reconcile_processing_assets(older_than_minutes=30, stream=None, limit=200):
             continue
         # Re-read under a row lock: a webhook may have applied a newer state during the HTTP call.
         db.session.refresh(asset, with_for_update=True)
-        if apply_video(asset, video):
+        if settle(asset, video):
             counts["updated"] += 1
     db.session.flush()
     return counts

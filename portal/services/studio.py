@@ -6,20 +6,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Event, MediaAsset, MediaAssetStatus, Role, TrainingSession, User
+from portal.services.processing_errors import MEANINGS
 
-# Cloudflare's errorReasonCode values, said so that an instructor knows what to do next.
-PLAIN_REASONS = {
-    "ERR_NON_VIDEO": "The file is not a video Stream can read.",
-    "ERR_DURATION_EXCEED_CONSTRAINT": "The video is longer than the portal allows.",
-    "ERR_DURATION_TOO_SHORT": "The video is too short (under a tenth of a second).",
-    "ERR_FETCH_ORIGIN_ERROR": "Stream could not download the video from the address given.",
-    "ERR_MALFORMED_VIDEO": "The video file is damaged or incomplete.",
-    "ERR_STORAGE_QUOTA_EXHAUSTED": "The association's Stream storage is full; tell an admin.",
-    "ERR_UNSUPPORTED_VIDEO_CODEC": "The video uses a format Stream does not support.",
-    "ERR_UNSUPPORTED_AUDIO_CODEC": "The sound uses a format Stream does not support.",
-    "ERR_GOP_OUT_OF_RANGE": "The video's keyframes are too far apart for Stream.",
-    "ERR_UNKNOWN": "Stream could not process the video, for a reason it did not give.",
-}
 STATUS_WORDS = {
     MediaAssetStatus.UPLOADING: "Uploading",
     MediaAssetStatus.PROCESSING: "Processing",
@@ -55,23 +43,25 @@ def human_size(size):
 
 
 def plain_failure(processing_error):
-    """A stored processing error ('CODE: text' or free text) as a sentence for the instructor."""
+    """A stored processing error as a sentence for the instructor.
+
+    Stream's failures are stored in plain words already (portal/services/processing_errors.py);
+    an older row holding "CODE: text" is read through the same table.
+    """
     if not processing_error:
         return "The upload failed, for a reason the portal did not record."
     code = processing_error.partition(":")[0].strip()
-    return PLAIN_REASONS.get(code, processing_error.strip())
+    return MEANINGS[code].sentence if code in MEANINGS else processing_error.strip()
 
 
-def failure_detail(processing_error):
-    """The technical text after a known code (for a "details" disclosure), or None."""
-    code, _, text = (processing_error or "").partition(":")
-    return text.strip() or None if code.strip() in PLAIN_REASONS else None
+def failure_detail(asset):
+    """Stream's own words about a failure (kept for staff), or None."""
+    return asset.stream_error or None
 
 
 def stream_percent(asset):
-    """Stream's pctComplete, when the asset holds one (Stream sends it as a string)."""
-    meta = asset.extra_metadata if isinstance(asset.extra_metadata, dict) else {}
-    value = meta.get("stream_pct_complete", meta.get("pctComplete"))
+    """Stream's pctComplete while it processes the video (kept on the asset by every status check)."""
+    value = asset.stream_pct_complete
     try:
         percent = float(value)
     except (TypeError, ValueError):
@@ -115,7 +105,7 @@ def studio_uploads(user, page, per_page, upload_percent_of=None):
                 upload_percent=upload_percent_of(asset) if uploading and upload_percent_of else None,
                 processing_percent=stream_percent(asset) if processing else None,
                 failure=plain_failure(asset.processing_error) if failed else None,
-                failure_detail=failure_detail(asset.processing_error) if failed else None,
+                failure_detail=failure_detail(asset) if failed else None,
             )
         )
     return rows, total

@@ -1,6 +1,7 @@
 """Stream's webhook route: verify the signature, record the delivery, enqueue, 200."""
 
 import logging
+import time
 
 from flask import current_app, jsonify, request
 from redis import RedisError
@@ -10,8 +11,13 @@ from portal.errors import APIError
 from portal.extensions import db
 from portal.jobs.webhooks import enqueue_delivery
 from portal.services import stream_events
-from portal.services.stream.webhooks import parse_signature_header, verify_webhook_signature
+from portal.services.stream.webhooks import (
+    TOLERANCE_SECONDS,
+    parse_signature_header,
+    verify_webhook_signature,
+)
 from portal.webhooks import bp
+from portal.webhooks.refusals import count_refused
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +50,19 @@ def read_raw_body():
     return raw
 
 
+def refuse(reason, error):
+    """Count a refused delivery (for the operations page), then raise its APIError."""
+    count_refused(current_app.extensions["redis"].connection, reason)
+    raise error
+
+
 @bp.post("/cloudflare/stream")
 def cloudflare_stream():
     """Cloudflare Stream's webhook: answer fast; the `webhooks` worker applies the video object."""
-    raw = read_raw_body()
+    try:
+        raw = read_raw_body()
+    except APIError as error:
+        refuse("too_large", error)
     secret = webhook_secret()
     if not secret:
         log.error("Stream webhook received but no CLOUDFLARE_STREAM_WEBHOOK_SECRET is configured")
@@ -55,20 +70,26 @@ def cloudflare_stream():
     header = request.headers.get(SIGNATURE_HEADER)
     parsed = parse_signature_header(header)
     if parsed is None:
-        raise APIError(
-            400,
-            "invalid_signature_header",
-            "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.",
+        refuse(
+            "malformed_header",
+            APIError(
+                400,
+                "invalid_signature_header",
+                "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.",
+            ),
         )
     if not verify_webhook_signature(raw, header, secret):
         log.warning("Stream webhook with a bad signature or a timestamp outside ±300 s (time=%s)", parsed[0])
-        raise APIError(401, "invalid_signature", "The signature does not match or the timestamp is too old.")
+        stale = abs(time.time() - parsed[0]) > TOLERANCE_SECONDS
+        refuse(
+            "stale" if stale else "bad_signature",
+            APIError(401, "invalid_signature", "The signature does not match or the timestamp is too old."),
+        )
     try:
         video = stream_events.parse_payload(raw)
     except stream_events.InvalidPayload as error:
-        raise APIError(400, "invalid_payload", str(error)) from None
-    delivery, created = stream_events.record_delivery(raw, parsed[0], video)
-    delivery_id = delivery.id if created else None  # read before the commit expires it
+        refuse("invalid_payload", APIError(400, "invalid_payload", str(error)))
+    delivery_id, created = stream_events.record_delivery(raw, parsed[0], video)
     db.session.commit()
     if not created:
         return jsonify(status="duplicate")

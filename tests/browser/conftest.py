@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.browser.stream_pages import long_video, signed_stream  # noqa: F401  (fixtures)
 from tests.conftest import serving, shareable_database
 
 CHROMIUM_ARGS = [

@@ -354,7 +354,7 @@ def test_copy_from_an_address_shows_streams_failure_in_plain_words(live_server, 
         time.sleep(0.1)
     apply_video(asset, video)
     db.session.commit()
-    expect(result).to_contain_text("Failed: Stream could not download the video", timeout=20_000)
+    expect(result).to_contain_text("Failed: Stream could not fetch the video", timeout=20_000)
     page.screenshot(path=f"{SCREENSHOTS}/studio-upload-from-url.png", full_page=True)
 
 

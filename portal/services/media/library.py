@@ -4,11 +4,9 @@ Every query filters with the access policy's SQL clauses, so a list never holds 
 may not see; a page costs a fixed number of statements whatever the library's size.
 """
 
-import threading
-import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, desc, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, desc, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -140,77 +138,6 @@ def search_library(user, query):
     entries = [(row, access.visibility(user, row)) for row in rows]
     tags = {row.id: split_tags(row.tag_list) for row in rows}
     return LibraryPage(entries, total, query.page, query.per_page, tags)
-
-
-@dataclass
-class Facets:
-    """What the filter lists offer: the most used tags, and the sessions and events with videos."""
-
-    tags: list
-    entities: list  # [(EntityType, id, title)]
-
-
-_facets_cache = {}
-_facets_lock = threading.Lock()
-
-
-def cached_facets(user, ttl_seconds, cache_key=""):
-    """`library_facets`, kept for `ttl_seconds` per process (they change rarely and cost a scan)."""
-    if ttl_seconds <= 0:
-        return library_facets(user)
-    key = (cache_key, access.is_staff(user))
-    now = time.monotonic()
-    with _facets_lock:
-        hit = _facets_cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    facets = library_facets(user)
-    with _facets_lock:
-        _facets_cache[key] = (now + ttl_seconds, facets)
-    return facets
-
-
-def library_facets(user, tag_limit=30, entity_limit=50):
-    """Tags and sessions/events among the videos the caller may see, in one statement."""
-    visible = access.visible_assets_clause(user)
-    tags = (
-        select(
-            literal("tag").label("kind"), MediaTag.tag.label("value"), literal(None, db.String).label("title")
-        )
-        .join(MediaAsset, MediaAsset.id == MediaTag.asset_id)
-        .where(visible)
-        .group_by(MediaTag.tag)
-        .order_by(desc(func.count()), MediaTag.tag)
-        .limit(tag_limit)
-        .subquery()
-    )
-    title = func.coalesce(TrainingSession.title, Event.title)
-    entities = (
-        select(
-            MediaAsset.entity_type.label("kind"), MediaAsset.entity_id.label("value"), title.label("title")
-        )
-        .outerjoin(
-            TrainingSession,
-            and_(
-                MediaAsset.entity_type == EntityType.TRAINING_SESSION,
-                TrainingSession.id == MediaAsset.entity_id,
-            ),
-        )
-        .outerjoin(Event, and_(MediaAsset.entity_type == EntityType.EVENT, Event.id == MediaAsset.entity_id))
-        .where(visible, MediaAsset.entity_id.is_not(None), title.is_not(None))
-        .group_by(MediaAsset.entity_type, MediaAsset.entity_id, title)
-        .order_by(title)
-        .limit(entity_limit)
-        .subquery()
-    )
-    rows = db.session.execute(union_all(select(tags), select(entities)))
-    facets = Facets([], [])
-    for kind, value, entity_title_ in rows:
-        if kind == "tag":
-            facets.tags.append(value)
-        else:
-            facets.entities.append((EntityType(kind), value, entity_title_))
-    return facets
 
 
 def entity_title(entity_type, entity_id):

@@ -76,3 +76,58 @@ def parse_minutes_viewed(payload, video_id, since, until):
         "minutes_viewed": sum(by_date.values()),
         "by_date": [{"date": d, "minutes_viewed": m} for d, m in sorted(by_date.items(), key=str)],
     }
+
+
+ACCOUNT_MINUTES_QUERY = """
+query StreamAccountMinutesViewed($accountTag: string!, $start: Date!, $end: Date!) {
+  viewer {
+    accounts(filter: {accountTag: $accountTag}) {
+      streamMinutesViewedAdaptiveGroups(
+        filter: {date_geq: $start, date_leq: $end}
+        orderBy: [ORDER]
+        limit: 10000
+      ) {
+        sum { minutesViewed }
+        dimensions { DIMENSION }
+      }
+    }
+  }
+}
+""".strip()
+
+
+def account_minutes_request(account_id, since, until, dimension):
+    """The GraphQL body for the account's minutes viewed between two dates, grouped by `dimension`
+    ("uid" or "date"); one query per dimension keeps each answer within Cloudflare's row limit."""
+    start, end = as_date(since), as_date(until)
+    if end < start:
+        raise ValueError("until is before since")
+    if end - start >= timedelta(days=MAX_RANGE_DAYS):
+        raise ValueError(f"Cloudflare analytics cover at most {MAX_RANGE_DAYS} days per query")
+    if dimension not in ("uid", "date"):
+        raise ValueError("dimension must be uid or date")
+    order = "sum_minutesViewed_DESC" if dimension == "uid" else "date_ASC"
+    query = ACCOUNT_MINUTES_QUERY.replace("ORDER", order).replace("DIMENSION", dimension)
+    return {
+        "query": query,
+        "variables": {"accountTag": account_id, "start": start.isoformat(), "end": end.isoformat()},
+    }
+
+
+def parse_account_minutes(payload, dimension):
+    """{uid or date: minutes} from an account-wide answer; GraphQL errors raise StreamError."""
+    if not isinstance(payload, dict):
+        raise StreamError("Cloudflare GraphQL answered with something other than JSON")
+    if payload.get("errors"):
+        messages = "; ".join(
+            str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in payload["errors"]
+        )
+        raise StreamError(f"Cloudflare GraphQL analytics query failed: {messages}", errors=payload["errors"])
+    totals = {}
+    for account in ((payload.get("data") or {}).get("viewer") or {}).get("accounts") or []:
+        for group in account.get("streamMinutesViewedAdaptiveGroups") or []:
+            key = (group.get("dimensions") or {}).get(dimension)
+            if isinstance(key, str):
+                minutes = float((group.get("sum") or {}).get("minutesViewed") or 0)
+                totals[key] = totals.get(key, 0.0) + minutes
+    return totals

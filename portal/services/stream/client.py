@@ -329,6 +329,16 @@ class StreamClient:
             payload = None
         return analytics.parse_minutes_viewed(payload, video_id, since, until)
 
+    def get_account_minutes_viewed(self, since, until, dimension="uid"):
+        """The account's minutes viewed between two dates, as {uid: minutes} or {date: minutes}."""
+        body = analytics.account_minutes_request(self.account_id, since, until, dimension)
+        resp = self.http.request("POST", self.graphql_url, json=body)
+        try:
+            payload = resp.json()
+        except ValueError:
+            payload = None
+        return analytics.parse_account_minutes(payload, dimension)
+
     def verify_webhook_signature(
         self, payload, signature_header, webhook_secret=None, now=None, tolerance=TOLERANCE_SECONDS
     ):
