@@ -84,13 +84,14 @@ def page(client, path="/admin/analytics", **params):
             "start date is after",
         ),
         (TODAY.isoformat(), (TODAY + timedelta(days=1)).isoformat(), "ends in the future"),
+        ((TODAY + timedelta(days=3)).isoformat(), "", "starts in the future"),
         ((TODAY - timedelta(days=40)).isoformat(), TODAY.isoformat(), "at most 31 days"),
         ((TODAY - timedelta(days=120)).isoformat(), (TODAY - timedelta(days=100)).isoformat(), "90 days"),
         ("yesterday", "", "YYYY-MM-DD"),
         ("2026-02-30", "", "YYYY-MM-DD"),
         ("9" * 500, "", "YYYY-MM-DD"),
     ],
-    ids=["reversed", "future", "too-long", "too-old", "words", "no-such-day", "huge"],
+    ids=["reversed", "future", "future-start-only", "too-long", "too-old", "words", "no-such-day", "huge"],
 )
 def test_a_period_stream_cannot_answer_is_a_clear_400(app, admin_client, since, until, message):
     response, html = page(admin_client, since=since, until=until)
