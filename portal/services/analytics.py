@@ -55,6 +55,10 @@ def parse_period(since_text, until_text, today=None):
         until = date.fromisoformat(until_text.strip()) if until_text and until_text.strip() else None
     except ValueError:
         raise PeriodError("Dates must be written as YYYY-MM-DD, for example 2026-11-30.") from None
+    if since and since > today:
+        raise PeriodError(
+            f"The period starts in the future; the latest day with figures is {today.isoformat()}."
+        )
     until = until or (min(since + timedelta(days=29), today) if since else fallback.until)
     since = since or until - timedelta(days=29)
     if since > until:
