@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs.analytics import refresh_default_analytics
-from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, Notification, Role, Tier
+from portal.models import DailyView, MediaAccessLevel, MediaAsset, MediaAssetStatus, Notification, Role, Tier
 from portal.services import analytics
 from portal.services.charts import bar_chart
 
@@ -42,19 +42,23 @@ def videos(app, make_user, emulator):
         ("Premium seminar", "b" * 32, ian, MediaAccessLevel.TIER_SPECIFIC, Tier.PREMIUM, 5, 50),
         ("Members grading", "c" * 32, other, MediaAccessLevel.MEMBERS_ONLY, None, 3, 0),
     ]
+    viewers = [make_user(tier=Tier.PREMIUM) for _ in range(12)]
     for title, uid, owner, access, tier, views, minutes in specs:
-        db.session.add(
-            MediaAsset(
-                title=title,
-                stream_video_id=uid,
-                created_by=owner.id,
-                status=MediaAssetStatus.READY,
-                access_level=access,
-                required_tier=tier,
-                duration_seconds=1800,
-                view_count=views,
-            )
+        asset = MediaAsset(
+            title=title,
+            stream_video_id=uid,
+            created_by=owner.id,
+            status=MediaAssetStatus.READY,
+            access_level=access,
+            required_tier=tier,
+            duration_seconds=1800,
+            view_count=views + 1,
         )
+        db.session.add(asset)
+        db.session.flush()
+        # Views in the period (one per member and day), and one before it that must not count.
+        db.session.add_all(DailyView(asset_id=asset.id, user_id=v.id, day=TODAY) for v in viewers[:views])
+        db.session.add(DailyView(asset_id=asset.id, user_id=viewers[0].id, day=TODAY - timedelta(days=60)))
         if minutes:
             emulator.emulator.analytics.record(uid, minutes * 60 / 2, TODAY)
             emulator.emulator.analytics.record(uid, minutes * 60 / 2, TODAY - timedelta(days=1))
@@ -111,7 +115,7 @@ def test_the_default_period_is_the_last_30_days():
 def test_minutes_are_fetched_by_a_job_then_shown_with_chart_tiers_costs(app, admin_client, videos):
     response, html = page(admin_client)
     assert response.status_code == 200 and "being fetched" in html
-    assert "Views (all time)</span><strong>20<" in html  # the portal's own counts, at once
+    assert "Views in the period</span><strong>20<" in html  # the portal's own counts, at once
     run_worker(app)
     response, html = page(admin_client)
     assert re.search(r"as Stream reported them \d+ s ago", html)
