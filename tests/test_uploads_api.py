@@ -441,7 +441,9 @@ def test_initiate_retried_with_the_same_idempotency_key_gets_the_same_upload(mak
     assert retried.status_code == 201  # a refused request does not hold the key
 
 
-def test_a_received_first_chunk_sent_again_with_non_video_bytes_is_a_conflict_not_a_cancel(make_uploader, app):
+def test_a_received_first_chunk_sent_again_with_non_video_bytes_is_a_conflict_not_a_cancel(
+    make_uploader, app
+):
     """A careless client re-sending chunk 0 with other bytes must not cost the upload its chunks."""
     up = make_uploader()
     body = started(up)
