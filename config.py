@@ -76,6 +76,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     EMBEDDED_REDIS_DIR = os.path.join(INSTANCE_DIR, "redis")
     RQ_QUEUES = ("default", "uploads", "webhooks")
+    # How often a worker looks for jobs whose worker died (RQ's default is 10 minutes): a push to
+    # Stream interrupted by a killed worker is retried within a few minutes, not eleven.
+    WORKER_MAINTENANCE_SECONDS = _env_int("WORKER_MAINTENANCE_SECONDS", 60)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(INSTANCE_DIR, "uploads"))
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
 

@@ -81,6 +81,8 @@ def protect_from_csrf():
         return  # the path exists, not for this method: routing answers 405 and no view runs
     if is_api_request() and bearer_token() is not None:
         return
+    if is_api_request() and not current_user.is_authenticated:
+        return  # no session to ride on: nothing to forge, and the view answers 401 itself
     # A path with no route is checked too (so a stray POST with a cookie is refused before its 404).
     if request.endpoint is not None and csrf._is_exempt():  # flask-wtf's own @csrf.exempt check
         return

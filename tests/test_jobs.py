@@ -6,7 +6,9 @@ import sys
 
 from rq.job import Job, JobStatus
 
+from portal.commands import worker as worker_commands
 from portal.jobs.webhooks import apply_stream_webhook, job_id_for
+from portal.worker import AppWorker
 
 
 def test_jobs_keep_their_dotted_path():
@@ -52,3 +54,16 @@ def test_a_plain_rq_worker_runs_a_job_in_a_fresh_app_context(app, redis_url, tmp
     )
     job = Job.fetch(job_id_for(424242), connection=queue.connection)
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == "missing"
+
+
+def test_flask_worker_looks_for_jobs_of_dead_workers_every_minute(app, monkeypatch):
+    """A push whose worker was killed is found (and retried) within minutes, not RQ's default 10."""
+    seen = {}
+
+    def work(self, **kwargs):
+        seen["interval"], seen["burst"] = self.maintenance_interval, kwargs.get("burst")
+
+    monkeypatch.setattr(AppWorker, "work", work)  # run nothing: the test reads how it was built
+    result = app.test_cli_runner().invoke(worker_commands.worker_command, ["--burst"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"interval": 60, "burst": True}

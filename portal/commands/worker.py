@@ -22,6 +22,7 @@ def worker_command(queues, burst):
         [services.queue(name) for name in names],
         connection=services.connection,
         app=current_app._get_current_object(),
+        maintenance_interval=current_app.config["WORKER_MAINTENANCE_SECONDS"],
     )
     stop_cron = start_scheduler(services.connection)
     try:
