@@ -282,6 +282,7 @@ def test_asset_state_for_its_uploader_and_admins_only(login_as, admin_client, ma
         "status_text": "Failed",
         "processing_percent": None,
         "failure": "The file is not a video. Check you picked the right file, then upload it again.",
+        "sending_note": None,
     }
     assert admin_client.get(path).status_code == 200
     assert stranger.get(path).status_code == 404

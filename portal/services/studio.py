@@ -125,6 +125,8 @@ def asset_state(asset):
         "status_text": STATUS_WORDS[asset.status],
         "processing_percent": stream_percent(asset),
         "failure": plain_failure(asset.processing_error) if asset.status == MediaAssetStatus.FAILED else None,
+        # Every byte is in and the push to Stream is waiting or retrying: why, when it said.
+        "sending_note": asset.processing_error if asset.status == MediaAssetStatus.UPLOADING else None,
     }
 
 

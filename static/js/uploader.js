@@ -420,13 +420,14 @@ export class ChunkedUpload {
     }
   }
 
-  /** Poll the asset until Stream has it ready or failed, showing "Processing" meanwhile. */
+  /** Poll the asset until Stream has it ready or failed: "Sending to Stream", then "Processing". */
   async follow(assetId) {
-    this.set("processing", "Processing");
+    this.set("processing", "Sending to Stream");
     await followAsset(this.api.assetState, assetId, (state) => {
       this.assetState = state;
       if (state.status === "ready") this.set("ready", "Ready");
       else if (state.status === "failed") this.set("failed", state.failure || "Processing failed.");
+      else if (state.status === "uploading") this.set("processing", state.sending_note ? `Sending to Stream (will retry: ${state.sending_note})` : "Sending to Stream");
       else this.set("processing", state.processing_percent != null ? `Processing (${Math.round(state.processing_percent)} %)` : "Processing");
     }, () => this.stopped);
   }

@@ -98,8 +98,8 @@ def test_pages_have_no_accessibility_violations(live_server, browser, make_user,
     check("uploader with a file and errors")
     card.get_by_label("Title").fill("Kata")
     card.get_by_role("button", name="Upload").click()
-    expect(card.get_by_role("status")).to_have_text("Processing", timeout=20_000)
-    check("uploader, processing")
+    expect(card.get_by_role("status")).to_have_text("Sending to Stream", timeout=20_000)
+    check("uploader, sending to Stream")
     page.screenshot(path=f"/tmp/studio-upload-form-{width}.png", full_page=True)
     context.close()
     assert {name: found_ for name, found_ in found.items() if found_} == {}

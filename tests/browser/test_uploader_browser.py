@@ -132,7 +132,7 @@ def test_instructor_uploads_a_multi_chunk_video_and_sees_it_ready(
     sign_in(page, live_server.url, instructor.email)
     card = open_uploader(page, live_server.url, seminar_video)
     fill_and_upload(card, "Kata seminar")
-    expect(card.get_by_role("status")).to_have_text("Processing", timeout=30_000)
+    expect(card.get_by_role("status")).to_have_text("Sending to Stream", timeout=30_000)
     expect(card.get_by_role("progressbar", name="Upload progress of seminar.mp4")).to_have_attribute(
         "value", "100"
     )
@@ -197,7 +197,7 @@ def test_upload_survives_the_network_going_offline(live_server, page, instructor
     cut.append("restored")
     page.context.set_offline(False)
 
-    expect(card.get_by_role("status")).to_have_text("Processing", timeout=30_000)
+    expect(card.get_by_role("status")).to_have_text("Sending to Stream", timeout=30_000)
     asset = push_to_stream_and_settle(app)
     expect(card.get_by_role("status")).to_have_text("Ready", timeout=30_000)
     assert ok == Counter(range(total_chunks(seminar_video)))  # each chunk stored exactly once
@@ -249,7 +249,7 @@ def test_reload_mid_upload_then_the_same_file_sends_only_the_missing_chunks(
 
     page.get_by_label("Video files").set_input_files(str(seminar_video))
     card = page.locator(".upload-card").last
-    expect(card.get_by_role("status")).to_have_text("Processing", timeout=30_000)
+    expect(card.get_by_role("status")).to_have_text("Sending to Stream", timeout=30_000)
     asset = push_to_stream_and_settle(app)
     expect(card.get_by_role("status")).to_have_text("Ready", timeout=30_000)
 
