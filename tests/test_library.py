@@ -1,6 +1,7 @@
 """The library pages: a fixed, small number of SQL statements per page whatever the library's size,
 search with LIKE wildcards taken literally, filters, sorts, pages, bad input, inert markup."""
 
+import html
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -365,3 +366,25 @@ def test_cached_grid_is_dropped_when_a_video_changes_and_kept_per_viewer_kind(re
             card = member.get("/library").get_data(as_text=True)
             assert "upgrade to watch" not in card and "<img" in card
     grid_cache.clear()
+
+
+def signed_in(app, email, role, tier):
+    """A test client signed in as a new user of that role and tier."""
+    user = User(email=email, role=role, tier=tier)
+    user.set_password(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
+    db.session.add(user)
+    db.session.commit()
+    client = app.test_client()
+    AuthActions(client).login(email)
+    return client
+
+
+def test_staff_embed_code_copies_with_the_title_still_escaped(fresh):
+    asset = make_asset('Kata"><script>alert(1)</script>', MediaAccessLevel.MEMBERS_ONLY)
+    db.session.commit()
+    admin = signed_in(fresh, "embed@example.org", Role.ADMIN, Tier.LIFETIME)
+    page = admin.get(f"/watch/{asset.id}").get_data(as_text=True)
+    textarea = page.split('<textarea id="embed-html"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    copied = html.unescape(textarea)  # what the browser shows in the box, and staff copy
+    assert copied.startswith('<div class="stream-player"><iframe src="http://127.0.0.1:8788/eyJ')
+    assert "<script>" not in copied and 'title="Kata&#34;&gt;&lt;script&gt;' in copied
