@@ -7,6 +7,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import event, insert
 
 from portal.extensions import db
@@ -388,3 +391,39 @@ def test_staff_embed_code_copies_with_the_title_still_escaped(fresh):
     copied = html.unescape(textarea)  # what the browser shows in the box, and staff copy
     assert copied.startswith('<div class="stream-player"><iframe src="http://127.0.0.1:8788/eyJ')
     assert "<script>" not in copied and 'title="Kata&#34;&gt;&lt;script&gt;' in copied
+
+
+def test_cached_grid_tells_repeated_parameters_apart(redis_url, tmp_path):
+    grid_cache.clear()
+    with module_app(redis_url, tmp_path, LIBRARY_GRID_CACHE_SECONDS=60) as app:
+        with app.app_context():
+            make_asset("Alpha drill")
+            make_asset("Bravo drill")
+            db.session.commit()
+            client = app.test_client()
+            assert titles(client.get("/library?q=alpha&q=bravo")) == ["Alpha drill"]
+            assert titles(client.get("/library?q=bravo&q=alpha")) == ["Bravo drill"]
+    grid_cache.clear()
+
+
+def test_grid_is_not_cached_while_redis_cannot_say_the_library_version(redis_url, tmp_path):
+    grid_cache.clear()
+    with module_app(redis_url, tmp_path, LIBRARY_GRID_CACHE_SECONDS=60) as app:
+        with app.app_context():
+            asset = make_asset("Open class")
+            db.session.commit()
+            services = app.extensions["redis"]
+            working = services.connection
+            services._connection = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))  # nothing listens there
+            try:
+                anonymous = app.test_client()
+                assert "upgrade to watch" not in anonymous.get("/library").get_data(as_text=True)
+                asset.access_level = MediaAccessLevel.TIER_SPECIFIC
+                asset.required_tier = Tier.PREMIUM
+                db.session.commit()
+                html = anonymous.get("/library").get_data(as_text=True)
+                assert "Premium: upgrade to watch" in html and asset.stream_video_id not in html
+            finally:
+                services._connection.close()
+                services._connection = working
+    grid_cache.clear()
