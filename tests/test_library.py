@@ -26,7 +26,7 @@ from portal.models import (
     User,
     WatchProgress,
 )
-from portal.services.media import grid_cache
+from portal.services.media import facets, grid_cache
 from tests.conftest import PASSWORD, AuthActions
 from tests.library_fixtures import make_asset, module_app
 
@@ -426,4 +426,23 @@ def test_grid_is_not_cached_while_redis_cannot_say_the_library_version(redis_url
             finally:
                 services._connection.close()
                 services._connection = working
+    grid_cache.clear()
+
+
+def test_filter_lists_follow_a_change_to_the_library_at_once(redis_url, tmp_path):
+    grid_cache.clear()
+    facets._facets_cache.clear()
+    settings = {"LIBRARY_GRID_CACHE_SECONDS": 60, "LIBRARY_FACETS_CACHE_SECONDS": 60}
+    with module_app(redis_url, tmp_path, **settings) as app:
+        with app.app_context():
+            asset = make_asset("Camp video", tags=["camp"])
+            db.session.commit()
+            client = app.test_client()
+            assert '<option value="camp"' in client.get("/library").get_data(as_text=True)
+            asset.status = MediaAssetStatus.FAILED  # no longer visible to members
+            make_asset("Randori", tags=["randori"])
+            db.session.commit()
+            html = client.get("/library").get_data(as_text=True)
+            assert '<option value="randori"' in html and '<option value="camp"' not in html
+    facets._facets_cache.clear()
     grid_cache.clear()

@@ -98,8 +98,9 @@ def _grid(user, query, problem, thumbnails):
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
+    # Keyed like the grid (database, library version): a changed video changes the lists at once.
     filter_lists = facets.cached_facets(
-        user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
+        user, config["LIBRARY_FACETS_CACHE_SECONDS"], key[:2] if key else config["SQLALCHEMY_DATABASE_URI"]
     )
     html = Markup(
         render_template(
