@@ -216,6 +216,17 @@ class Config:
     ANALYTICS_REFRESH_SECONDS = _env_int("ANALYTICS_REFRESH_SECONDS", 900)
     ANALYTICS_CACHE_SECONDS = 7 * 24 * 3600
 
+    # Images and documents: object storage (filesystem by default; s3 for R2, AWS S3, MinIO)
+    MEDIA_STORAGE_BACKEND = os.environ.get("MEDIA_STORAGE_BACKEND", "filesystem")
+    MEDIA_STORAGE_DIR = os.environ.get("MEDIA_STORAGE_DIR", os.path.join(INSTANCE_DIR, "media-files"))
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")  # e.g. https://<account>.r2.cloudflarestorage.com
+    S3_REGION = os.environ.get("S3_REGION", "auto")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    MEDIA_FILE_MAX_BYTES = _env_int("MEDIA_FILE_MAX_BYTES", 100 * MIB)
+    MEDIA_DOWNLOAD_SECONDS = _env_int("MEDIA_DOWNLOAD_SECONDS", 300)  # how long a download link works
+
     HSTS_ENABLED = False
     # Proxies in front of the app whose X-Forwarded-For and -Proto to trust (production: the TLS proxy).
     TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)

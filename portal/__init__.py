@@ -110,6 +110,9 @@ def register_error_handlers(app):
     from portal.errors import register_error_handlers as register
 
     register(app)
+    from portal import body_limits
+
+    body_limits.init_app(app)
 
 
 def register_commands(app):

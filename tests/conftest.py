@@ -18,7 +18,10 @@ from portal.extensions import db, limiter
 from portal.models import Role, Tier, User
 from portal.redis_runtime import EmbeddedRedis, limiter_storage_uri
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.media_helpers",  # media management: the portal on the emulator, videos and their owners
+]
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')

@@ -1,12 +1,19 @@
 """Caption tracks of a video: upload (WebVTT), list, get, fetch the VTT, delete."""
 
+import logging
 import re
+import subprocess
+import threading
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from .api_videos import find_video
 from .auth import emulator, require_api_auth
-from .envelope import DECODING_ERROR, ApiError, bad_request, envelope, not_found
+from .envelope import CONFLICT, DECODING_ERROR, ApiError, bad_request, envelope, not_found
+from .generated_captions import GENERATABLE, generated_vtt, sound_spans
+from .videos import state_of
+
+log = logging.getLogger(__name__)
 
 MAX_CAPTION_BYTES = 10 * 1024 * 1024
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -54,7 +61,12 @@ def caption_label(language):
 
 def caption_object(language, caption):
     """The caption as Cloudflare returns it."""
-    return {"language": language, "label": caption["label"], "generated": False, "status": "ready"}
+    return {
+        "language": language,
+        "label": caption["label"],
+        "generated": bool(caption.get("generated", False)),
+        "status": caption.get("status", "ready"),
+    }
 
 
 def caption_path(uid, language):
@@ -123,3 +135,50 @@ def delete_caption(account_id, uid, language):
     emulator().videos.mutate(uid, lambda video: video["_captions"].pop(language, None))
     caption_path(uid, language).unlink(missing_ok=True)
     return envelope("")
+
+
+@captions_api.post("/<language>/generate")
+def generate_caption(account_id, uid, language):
+    """Start generating a track from the audio (ready videos, Cloudflare's languages, one track per language)."""
+    record = find_video(uid)
+    if language not in GENERATABLE:
+        raise bad_request(f"Captions can be generated in {', '.join(GENERATABLE)} only")
+    if state_of(record) != "ready":
+        raise bad_request("Captions can be generated for ready videos only")
+    if language in record["_captions"]:
+        raise ApiError(409, CONFLICT, "A caption track exists for this language; delete it first")
+    caption = {
+        "label": f"{caption_label(language)} (auto-generated)",
+        "generated": True,
+        "status": "inprogress",
+    }
+    emulator().videos.mutate(uid, lambda video: video["_captions"].update({language: caption}))
+    app = current_app._get_current_object()
+    threading.Thread(target=_generate, args=(app, uid, language), daemon=True).start()
+    return envelope(caption_object(language, caption))
+
+
+def _generate(app, uid, language):
+    """Write the generated track and mark it ready (or error), unless it was deleted meanwhile."""
+    with app.app_context():
+        videos = emulator().videos
+        record = videos.get(uid)
+        if record is None:
+            return
+        try:
+            spans = sound_spans(videos.source_path(uid), record.get("duration") or 0)
+            status = "ready"
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
+            log.info("Generating %s captions for %s failed: %s", language, uid, error)
+            spans, status = [], "error"
+        if status == "ready":
+            path = caption_path(uid, language)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(generated_vtt(spans, language), encoding="utf-8")
+
+        def finish(video):
+            caption = video["_captions"].get(language)
+            if caption is not None and caption.get("generated") and caption.get("status") == "inprogress":
+                caption["status"] = status
+
+        videos.mutate(uid, finish)

@@ -14,6 +14,7 @@ from redis import RedisError
 from rq.cron import CronScheduler
 
 from config import Config
+from portal.jobs import media
 from portal.jobs.analytics import refresh_default_analytics
 from portal.jobs.processing import sweep_processing
 from portal.jobs.uploads import cleanup_expired_uploads
@@ -43,6 +44,8 @@ SCHEDULE = [
     PeriodicJob(sweep_processing, "default", interval=Config.PROCESSING_SWEEP_SECONDS),
     # Stream's minutes viewed for the analytics page, and the monthly cost alert.
     PeriodicJob(refresh_default_analytics, "default", interval=Config.ANALYTICS_REFRESH_SECONDS),
+    # Media management: Stream changes and deletions whose retry jobs Redis may have lost.
+    PeriodicJob(media.requeue_unfinished, media.QUEUE, interval=media.REQUEUE_INTERVAL),
 ]
 
 

@@ -14,3 +14,7 @@ def _watch_library_changes(state):
 
 
 from portal.library import views  # noqa: E402,F401
+
+# isort: split
+# Training sessions, events and instructor profiles
+from portal.library import activities, files  # noqa: E402,F401

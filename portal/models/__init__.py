@@ -1,6 +1,7 @@
 """The portal's database models."""
 
 from portal.models.activity import Event, TrainingSession, WebhookDelivery
+from portal.models.audit import MediaChange
 from portal.models.enums import (
     EntityType,
     MediaAccessLevel,
@@ -24,6 +25,7 @@ __all__ = [
     "MediaAccessLevel",
     "MediaAsset",
     "MediaAssetStatus",
+    "MediaChange",
     "MediaTag",
     "MediaType",
     "Notification",

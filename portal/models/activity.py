@@ -19,6 +19,7 @@ class TrainingSession(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
     cloudflare_stream_id: Mapped[str | None] = mapped_column(String(64), index=True)
     video_url: Mapped[str | None] = mapped_column(String(1024))
     recording_status: Mapped[RecordingStatus] = mapped_column(

@@ -9,6 +9,7 @@ related videos, continue watching, the access-url endpoint and the JSON API.
 - `members_only` plays for any signed-in, active account.
 - `tier_specific` plays for members whose tier is at or above `required_tier`
   (free < basic < premium < lifetime; a tier includes everything below it).
+- An asset marked for deletion (Stream failed to delete it; a job finishes) is invisible to all.
 - A visible video the caller may not play is *locked*: its title, duration, tags and the tier it
   needs may be shown, never its thumbnail, its Stream uid or any playable URL.
 
@@ -90,7 +91,8 @@ def needed_tier(asset):
 
 def visibility(user, asset):
     """The policy for one caller and one video: playable, locked (and why) or invisible."""
-    if asset is None:
+    # Being deleted: gone for everyone (card rows lack the column; their query already excludes them).
+    if asset is None or getattr(asset, "deletion_requested_at", None) is not None:
         return INVISIBLE
     if is_staff(user):
         return PLAYABLE
@@ -116,18 +118,23 @@ def tiers_up_to(tier):
     return [t for t in Tier if t.rank <= Tier(tier).rank]
 
 
+def not_being_deleted():
+    """SQL filter: assets not marked for deletion (a Stream failure left their deletion to a job)."""
+    return MediaAsset.deletion_requested_at.is_(None)
+
+
 def visible_assets_clause(user):
     """SQL filter: the videos the caller may know exist (playable and locked)."""
     if is_staff(user):
-        return true()
-    return MediaAsset.status == MediaAssetStatus.READY
+        return not_being_deleted()
+    return and_(MediaAsset.status == MediaAssetStatus.READY, not_being_deleted())
 
 
 def playable_assets_clause(user):
     """SQL filter: the videos the caller may play, the same rules as `visibility`."""
     if is_staff(user):
-        return true()
-    ready = MediaAsset.status == MediaAssetStatus.READY
+        return not_being_deleted()
+    ready = and_(MediaAsset.status == MediaAssetStatus.READY, not_being_deleted())
     public = MediaAsset.access_level == MediaAccessLevel.PUBLIC
     if not is_member(user):
         return and_(ready, public)

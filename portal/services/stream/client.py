@@ -238,6 +238,11 @@ class StreamClient:
         self._call("DELETE", video_id, "captions", language)
         return True
 
+    def generate_captions(self, video_id, language):
+        """Ask Stream to generate a track from the audio (ready videos only); returns the caption object."""
+        check_language(language)
+        return self._call("POST", video_id, "captions", language, "generate", ok=(200, 201))
+
     def list_captions(self, video_id):
         """The video's caption tracks."""
         return self._call("GET", video_id, "captions") or []
