@@ -1,11 +1,15 @@
 """The library pages: a fixed, small number of SQL statements per page whatever the library's size,
 search with LIKE wildcards taken literally, filters, sorts, pages, bad input, inert markup."""
 
+import html
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import event, insert
 
 from portal.extensions import db
@@ -22,7 +26,7 @@ from portal.models import (
     User,
     WatchProgress,
 )
-from portal.services.media import grid_cache
+from portal.services.media import facets, grid_cache
 from tests.conftest import PASSWORD, AuthActions
 from tests.library_fixtures import make_asset, module_app
 
@@ -364,4 +368,81 @@ def test_cached_grid_is_dropped_when_a_video_changes_and_kept_per_viewer_kind(re
             AuthActions(member).login("p@cache.example.org")
             card = member.get("/library").get_data(as_text=True)
             assert "upgrade to watch" not in card and "<img" in card
+    grid_cache.clear()
+
+
+def signed_in(app, email, role, tier):
+    """A test client signed in as a new user of that role and tier."""
+    user = User(email=email, role=role, tier=tier)
+    user.set_password(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
+    db.session.add(user)
+    db.session.commit()
+    client = app.test_client()
+    AuthActions(client).login(email)
+    return client
+
+
+def test_staff_embed_code_copies_with_the_title_still_escaped(fresh):
+    asset = make_asset('Kata"><script>alert(1)</script>', MediaAccessLevel.MEMBERS_ONLY)
+    db.session.commit()
+    admin = signed_in(fresh, "embed@example.org", Role.ADMIN, Tier.LIFETIME)
+    page = admin.get(f"/watch/{asset.id}").get_data(as_text=True)
+    textarea = page.split('<textarea id="embed-html"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    copied = html.unescape(textarea)  # what the browser shows in the box, and staff copy
+    assert copied.startswith('<div class="stream-player"><iframe src="http://127.0.0.1:8788/eyJ')
+    assert "<script>" not in copied and 'title="Kata&#34;&gt;&lt;script&gt;' in copied
+
+
+def test_cached_grid_tells_repeated_parameters_apart(redis_url, tmp_path):
+    grid_cache.clear()
+    with module_app(redis_url, tmp_path, LIBRARY_GRID_CACHE_SECONDS=60) as app:
+        with app.app_context():
+            make_asset("Alpha drill")
+            make_asset("Bravo drill")
+            db.session.commit()
+            client = app.test_client()
+            assert titles(client.get("/library?q=alpha&q=bravo")) == ["Alpha drill"]
+            assert titles(client.get("/library?q=bravo&q=alpha")) == ["Bravo drill"]
+    grid_cache.clear()
+
+
+def test_grid_is_not_cached_while_redis_cannot_say_the_library_version(redis_url, tmp_path):
+    grid_cache.clear()
+    with module_app(redis_url, tmp_path, LIBRARY_GRID_CACHE_SECONDS=60) as app:
+        with app.app_context():
+            asset = make_asset("Open class")
+            db.session.commit()
+            services = app.extensions["redis"]
+            working = services.connection
+            services._connection = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))  # nothing listens there
+            try:
+                anonymous = app.test_client()
+                assert "upgrade to watch" not in anonymous.get("/library").get_data(as_text=True)
+                asset.access_level = MediaAccessLevel.TIER_SPECIFIC
+                asset.required_tier = Tier.PREMIUM
+                db.session.commit()
+                html = anonymous.get("/library").get_data(as_text=True)
+                assert "Premium: upgrade to watch" in html and asset.stream_video_id not in html
+            finally:
+                services._connection.close()
+                services._connection = working
+    grid_cache.clear()
+
+
+def test_filter_lists_follow_a_change_to_the_library_at_once(redis_url, tmp_path):
+    grid_cache.clear()
+    facets._facets_cache.clear()
+    settings = {"LIBRARY_GRID_CACHE_SECONDS": 60, "LIBRARY_FACETS_CACHE_SECONDS": 60}
+    with module_app(redis_url, tmp_path, **settings) as app:
+        with app.app_context():
+            asset = make_asset("Camp video", tags=["camp"])
+            db.session.commit()
+            client = app.test_client()
+            assert '<option value="camp"' in client.get("/library").get_data(as_text=True)
+            asset.status = MediaAssetStatus.FAILED  # no longer visible to members
+            make_asset("Randori", tags=["randori"])
+            db.session.commit()
+            html = client.get("/library").get_data(as_text=True)
+            assert '<option value="randori"' in html and '<option value="camp"' not in html
+    facets._facets_cache.clear()
     grid_cache.clear()

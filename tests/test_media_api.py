@@ -70,6 +70,9 @@ def test_list_filters_and_pages(client, videos, login_as):
         ("entity_type=planet", "entity_type"),
         ("sort=random", "sort"),
         ("q=" + "a" * 10_000, "q"),
+        ("page=%C2%B2", "page"),  # "²": str.isdigit() says yes, int() says no
+        ("per_page=%C2%B2", "per_page"),
+        ("page=%D9%A1", "page"),  # Arabic-Indic one: only ASCII digits are numbers here
     ],
 )
 def test_list_bad_input_is_400_json(client, videos, query, parameter):
@@ -94,7 +97,23 @@ def test_unknown_and_malformed_ids_are_404(client, videos, asset_id):
         assert response.status_code == 404 and error_code(response) == "not_found"
 
 
-@pytest.mark.parametrize("expiry", ["59", "86401", "0", "-60", "abc", "3600.5", "1e3", "", "9" * 40])
+@pytest.mark.parametrize(
+    "expiry",
+    [
+        "59",
+        "86401",
+        "0",
+        "-60",
+        "abc",
+        "3600.5",
+        "1e3",
+        "",
+        "9" * 40,
+        "%C2%B2",
+        "%D9%A3%D9%A0%D9%A0",
+        "%EF%BC%99%EF%BC%90",
+    ],
+)
 def test_access_url_expiry_out_of_range_or_not_a_number_is_400(client, videos, expiry):
     response = client.get(f"/api/media/{videos['public']}/access-url?expiry_seconds={expiry}")
     assert response.status_code == 400 and error_code(response) == "invalid_parameter"
@@ -139,6 +158,8 @@ def test_bearer_token_callers_use_the_same_policy(client, videos, make_user, api
         ({"position_seconds": "10"}, 400),
         ({"position_seconds": True}, 400),
         ({"position_seconds": 1e309}, 400),
+        ({"position_seconds": 10**400}, 400),  # a JSON integer too large for a float
+        ({"position_seconds": 5, "duration_seconds": -(10**400)}, 400),
         ({}, 400),
         ({"position_seconds": 500, "duration_seconds": 100}, 400),
         ({"position_seconds": 5, "duration_seconds": -2}, 400),

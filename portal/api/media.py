@@ -100,7 +100,9 @@ def media_access_url(asset_id):
     raw = request.args.get("expiry_seconds")
     requested = None
     if raw is not None:
-        if not raw.isdigit() or not MIN_EXPIRY_SECONDS <= int(raw[:9]) <= MAX_EXPIRY_SECONDS or len(raw) > 9:
+        # ASCII digits only: "²" passes str.isdigit() and then fails int()
+        well_formed = raw.isascii() and raw.isdigit() and len(raw) <= 9
+        if not well_formed or not MIN_EXPIRY_SECONDS <= int(raw) <= MAX_EXPIRY_SECONDS:
             raise APIError(
                 400,
                 "invalid_parameter",

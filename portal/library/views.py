@@ -86,7 +86,8 @@ def browse():
 def _grid(user, query, problem, thumbnails):
     """The filters and the grid (count, cards, pager), from the per-process cache when current."""
     config = current_app.config
-    key = _cache_key(user, "grid", tuple(sorted(request.args.items(multi=True)))) if problem is None else None
+    # The arguments in their order: the page reads the first of repeated ones (q=a&q=b is not q=b&q=a).
+    key = _cache_key(user, "grid", tuple(request.args.items(multi=True))) if problem is None else None
     cached = grid_cache.get(key) if key else None
     if cached is not None:
         return cached
@@ -97,8 +98,9 @@ def _grid(user, query, problem, thumbnails):
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries
     ]
+    # Keyed like the grid (database, library version): a changed video changes the lists at once.
     filter_lists = facets.cached_facets(
-        user, config["LIBRARY_FACETS_CACHE_SECONDS"], config["SQLALCHEMY_DATABASE_URI"]
+        user, config["LIBRARY_FACETS_CACHE_SECONDS"], key[:2] if key else config["SQLALCHEMY_DATABASE_URI"]
     )
     html = Markup(
         render_template(
@@ -118,10 +120,16 @@ def _grid(user, query, problem, thumbnails):
 
 
 def _cache_key(user, *parts):
-    """A grid-cache key for what this viewer kind sees now, or None when caching is off."""
+    """A grid-cache key for what this viewer kind sees now, or None when caching is off.
+
+    Off too while Redis cannot say the library version: a change would then go unseen for the
+    cache's whole time limit, even in the process that made it.
+    """
     if current_app.config["LIBRARY_GRID_CACHE_SECONDS"] <= 0:
         return None
     version = grid_cache.library_version(current_app.extensions["redis"].connection)
+    if version < 0:
+        return None
     return (current_app.config["SQLALCHEMY_DATABASE_URI"], version, grid_cache.viewer_kind(user), *parts)
 
 

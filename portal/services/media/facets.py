@@ -24,7 +24,11 @@ _facets_lock = threading.Lock()
 
 
 def cached_facets(user, ttl_seconds, cache_key=""):
-    """`library_facets`, kept for `ttl_seconds` per process (they change rarely and cost a scan)."""
+    """`library_facets`, kept for `ttl_seconds` per process (they change rarely and cost a scan).
+
+    `cache_key` names the library they come from (the library pages pass the database and the
+    library version, so a changed video changes the lists at once).
+    """
     if ttl_seconds <= 0:
         return library_facets(user)
     key = (cache_key, access.is_staff(user))
@@ -35,6 +39,8 @@ def cached_facets(user, ttl_seconds, cache_key=""):
         return hit[1]
     facets = library_facets(user)
     with _facets_lock:
+        for stale in [k for k, (until, _) in _facets_cache.items() if until <= now]:
+            del _facets_cache[stale]  # keys carry the library version: old ones are never asked again
         _facets_cache[key] = (now + ttl_seconds, facets)
     return facets
 

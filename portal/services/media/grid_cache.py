@@ -47,7 +47,7 @@ def viewer_kind(user):
 def library_version(redis, now=None):
     """The library version, read from Redis at most once per VERSION_CHECK_SECONDS per process.
 
-    (-1 when Redis cannot say: the grid cache then relies on its time limit alone.)
+    (-1 when Redis cannot say: the library pages then skip the grid cache.)
     """
     now = time.monotonic() if now is None else now
     with _lock:
@@ -55,8 +55,8 @@ def library_version(redis, now=None):
             return _version[0]
     try:
         version = int(redis.get(VERSION_KEY) or 0)
-    except Exception:  # noqa: BLE001 - without Redis, fall back to the time limit alone
-        log.warning("library version unavailable; the grid cache relies on its time limit")
+    except Exception:  # noqa: BLE001 - without Redis, the pages skip the grid cache
+        log.warning("library version unavailable; library pages are rendered uncached")
         version = -1
     with _lock:
         _version[:] = [version, now + VERSION_CHECK_SECONDS]

@@ -170,7 +170,7 @@ def _positive_int(args, name, default, maximum=None):
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²" and "٣" are digits to isdigit()
         raise LibraryQueryError(name, f"'{name}' must be a positive whole number.")
     value = int(raw)
     if value < 1:

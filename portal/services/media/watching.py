@@ -34,7 +34,10 @@ def _seconds(value, name, required):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProgressError(name, f"'{name}' must be a number of seconds.")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a JSON integer beyond any float
+        raise ProgressError(name, f"'{name}' must be between 0 and 604800 seconds.") from None
     if not math.isfinite(value) or value < 0 or value > 7 * 86_400:
         raise ProgressError(name, f"'{name}' must be between 0 and 604800 seconds.")
     return value
