@@ -177,6 +177,10 @@ class Config:
     # Tokens end 5 minutes inside Cloudflare's 24 h cap, so clock skew cannot push one past it.
     PLAYBACK_TOKEN_MAX_SECONDS = 24 * 3600 - 300
     PLAYBACK_TOKEN_SECONDS = _env_int("PLAYBACK_TOKEN_SECONDS", 24 * 3600 - 300)
+    # The watch page's own tokens are short (player.js renews them before they end, through
+    # access-url, which checks the member's tier again): a member whose tier drops, or whose account
+    # is closed, stops playing within this time instead of a day.
+    WATCH_TOKEN_SECONDS = _env_int("WATCH_TOKEN_SECONDS", 3600)
     # Thumbnails of protected videos: one token per video per hour, shared by everyone who may see it.
     THUMBNAIL_TOKEN_SECONDS = 2 * 3600
     LIBRARY_PAGE_SIZE = 24

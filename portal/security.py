@@ -2,7 +2,7 @@
 
 import time
 
-from flask import current_app, g, request, session
+from flask import abort, current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from werkzeug.exceptions import MethodNotAllowed
@@ -69,6 +69,14 @@ def depends_on_session():
     return request.endpoint != "static" and current_user.is_authenticated
 
 
+def refuse_nul_characters():
+    """A NUL character in the path is a 404: no page or record is named so, and PostgreSQL refuses
+    NUL in any text it is asked to compare, so such an id never reaches a query (the same answer
+    on SQLite and PostgreSQL). Query and body fields are checked by the views that read them."""
+    if "\x00" in request.path:
+        abort(404)
+
+
 def protect_from_csrf():
     """CSRF on every unsafe request, except bearer-token API calls and what is marked `csrf.exempt`.
 
@@ -127,6 +135,7 @@ def init_app(app):
         # The client's address and scheme, not the proxy's: per-IP login limits and HTTPS checks need them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     request_limits.init_app(app)
+    app.before_request(refuse_nul_characters)
     app.before_request(protect_from_csrf)
     app.before_request(enforce_absolute_session_lifetime)
     app.after_request(add_security_headers)

@@ -104,8 +104,13 @@ def test_watch_token_is_cloudflare_format_verified_by_the_emulator_key_and_plays
     )
     now = time.time()
     assert claims["sub"] == ready_premium_video and claims["kid"] == key["id"]
-    assert claims["nbf"] <= now and claims["exp"] - claims["iat"] == CAP < MAX_TOKEN_LIFETIME
+    # The watch page's token is short (WATCH_TOKEN_SECONDS): a member whose tier drops stops
+    # playing within the hour; player.js renews through access-url with the same life.
+    assert claims["nbf"] <= now and claims["exp"] - claims["iat"] == 3600 < CAP < MAX_TOKEN_LIFETIME
     assert claims["user_id"] == str(member.user.id)
+    page = member.get(f"/watch/{asset.id}").get_data(as_text=True)
+    assert f'data-access-url="/api/media/{asset.id}/access-url?expiry_seconds=3600"' in page
+    assert 'data-expires-in="3600"' in page
 
     played = requests.get(src, timeout=10)
     assert played.status_code == 200 and f'data-video-uid="{ready_premium_video}"' in played.text

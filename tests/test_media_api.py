@@ -73,6 +73,9 @@ def test_list_filters_and_pages(client, videos, login_as):
         ("page=%C2%B2", "page"),  # "²": str.isdigit() says yes, int() says no
         ("per_page=%C2%B2", "per_page"),
         ("page=%D9%A1", "page"),  # Arabic-Indic one: only ASCII digits are numbers here
+        ("q=a%00b", "q"),  # PostgreSQL refuses NUL in text: never sent to it
+        ("tag=a%00b", "tag"),
+        ("entity_id=a%00b", "entity_id"),
     ],
 )
 def test_list_bad_input_is_400_json(client, videos, query, parameter):

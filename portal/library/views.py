@@ -177,11 +177,14 @@ def watch(asset_id):
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)
         caption = playback.caption_language_for(asset, list(request.accept_languages))
+        lifetime = playback.token_lifetime(
+            config, min(config["WATCH_TOKEN_SECONDS"], config["PLAYBACK_TOKEN_SECONDS"])
+        )
         try:
             player = playback.signed_player(
                 asset,
                 user.id if access.is_member(user) else None,
-                playback.token_lifetime(config),
+                lifetime,
                 start_time=start,
                 caption_language=caption,
             )
@@ -190,7 +193,11 @@ def watch(asset_id):
             return render_template("library/watch.html", unavailable=True, **context), 503
         sdk_url = playback.sdk_script_url(config)
         g.csp_script_sources = [sdk_url]  # the script itself, not its whole origin
-        context.update(player=player, start_time=start, caption_language=caption, sdk_url=sdk_url)
+        # player.js renews with tokens of the same life (access-url takes 60 s at the least).
+        renew = {"expiry_seconds": lifetime} if lifetime >= 60 else {}
+        context.update(
+            player=player, start_time=start, caption_language=caption, sdk_url=sdk_url, renew_args=renew
+        )
         if access.is_staff(user):
             public = asset.access_level.value == "public"
             context["embed_code"] = playback.embed_code(asset, None if public else player.token)

@@ -109,7 +109,7 @@ def generate_caption(asset, user, language):
         asset=asset,
         language=language,
         label=str(result.get("label") or f"{language} (auto-generated)")[:MAX_LABEL_LENGTH],
-        source_format="generated",
+        source_format="vtt",  # Stream writes generated tracks as WebVTT (and `generated` says who made it)
         generated=True,
         status=str(result.get("status") or "inprogress")[:16],
     )

@@ -204,7 +204,7 @@ def parse_library_args(args, config, per_page_default):
     if tag is not None and (len(tag) > 64 or "\x00" in tag):
         raise LibraryQueryError("tag", "'tag' is not a tag.")
     entity_id = (args.get("entity_id") or "").strip() or None
-    if entity_id is not None and len(entity_id) > 36:
+    if entity_id is not None and (len(entity_id) > 36 or "\x00" in entity_id):
         raise LibraryQueryError("entity_id", "'entity_id' is not an id.")
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
