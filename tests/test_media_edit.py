@@ -201,3 +201,34 @@ def test_the_periodic_requeue_enqueues_unfinished_stream_changes_and_deletions(s
     assert sorted(queue.job_ids) == sorted([f"media-access-sync-{pending.id}", f"media-delete-{deleting.id}"])
     media_jobs.requeue_unfinished()  # deterministic ids: nothing is queued twice
     assert queue.count == 2 and settled.id not in " ".join(queue.job_ids)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "Kata \ud800"},
+        {"description": "\udfff"},
+        {"tags": ["kata", "\ud83d"]},
+        {"entity_type": "event", "entity_id": "\ud800"},
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_not_a_server_error(stream_app, people, make_video, body):
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    response = put(people["owner"], asset.id, body)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["field"] == next(iter(body)).replace("entity_type", "entity_id")
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).title == "Kata basics"
+    assert db.session.query(MediaChange).count() == 0
+
+
+def test_a_profile_link_must_name_the_profile_in_plain_digits(stream_app, people, make_video):
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    owner_id = people["owner"].user.id
+    look_alike = "".join(chr(0x0660 + int(digit)) for digit in str(owner_id))  # Arabic-Indic digits
+    response = put(people["owner"], asset.id, {"entity_type": "profile", "entity_id": look_alike})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "unknown_entity"
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).entity_id is None
+    response = put(people["owner"], asset.id, {"entity_type": "profile", "entity_id": f"00{owner_id}"})
+    assert response.status_code == 200 and response.get_json()["asset"]["entity_id"] == str(owner_id)
