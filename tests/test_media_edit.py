@@ -232,3 +232,26 @@ def test_a_profile_link_must_name_the_profile_in_plain_digits(stream_app, people
     assert db.session.get(MediaAsset, asset.id).entity_id is None
     response = put(people["owner"], asset.id, {"entity_type": "profile", "entity_id": f"00{owner_id}"})
     assert response.status_code == 200 and response.get_json()["asset"]["entity_id"] == str(owner_id)
+
+
+def test_protecting_a_video_still_being_pushed_to_stream_is_finished_once_stream_has_it(
+    stream_app, people, make_video
+):
+    from portal.jobs import media as media_jobs
+    from portal.models import MediaAssetStatus
+
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    uid, asset.stream_video_id, asset.status = asset.stream_video_id, None, MediaAssetStatus.UPLOADING
+    db.session.commit()  # the push job has read the asset (public) and is creating its Stream video
+    response = put(people["owner"], asset.id, {"access_level": "members_only"})
+    assert response.status_code == 200 and response.get_json()["stream_sync"] == "pending"
+    db.session.expire_all()
+    stored = db.session.get(MediaAsset, asset.id)
+    stored.stream_video_id = uid  # the push job commits the uid of a video Stream made public
+    db.session.commit()
+    assert bare_iframe_status(stream_app, uid) == 200
+    assert media_jobs.requeue_unfinished()["access"] == 1
+    run_jobs(stream_app)
+    assert bare_iframe_status(stream_app, uid) == 401
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).stream_sync_pending is False

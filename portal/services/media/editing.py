@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from portal.errors import APIError
 from portal.extensions import db
-from portal.models import EntityType, MediaAccessLevel, Tier
+from portal.models import EntityType, MediaAccessLevel, MediaAssetStatus, MediaType, Tier
 from portal.services.media import links
 from portal.services.media.audit import record_change
 from portal.services.media.captions import stream_failure
@@ -174,6 +174,13 @@ def apply_changes(asset, user, new):
                 )
         if outcome.stream == "done":
             asset.stream_sync_pending = False
+    elif old_public != new_public and _reaching_stream(asset):
+        # Its upload job may be creating the Stream video with the old setting right now.
+        asset.stream_sync_pending = True
+        outcome.stream = "pending"
+        outcome.message = (
+            "Saved. The video is still on its way to Stream; Stream gets the new setting when it has it."
+        )
     for field, action in (("access_level", "access_changed"), ("required_tier", "tier_changed")):
         if getattr(asset, field) != new[field]:
             record_change(asset, user, action, field, getattr(asset, field), new[field])
@@ -198,6 +205,14 @@ def apply_changes(asset, user, new):
         links.refresh_session_recording(links.session_id_of(asset))
     db.session.flush()
     return outcome
+
+
+def _reaching_stream(asset):
+    """A video without its Stream uid yet that an upload job may still push to Stream."""
+    return asset.media_type == MediaType.VIDEO and asset.status in (
+        MediaAssetStatus.UPLOADING,
+        MediaAssetStatus.PROCESSING,
+    )
 
 
 def sync_signed_urls(asset):
