@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs.analytics import refresh_default_analytics
-from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, Notification, Role, Tier
+from portal.models import DailyView, MediaAccessLevel, MediaAsset, MediaAssetStatus, Notification, Role, Tier
 from portal.services import analytics
 from portal.services.charts import bar_chart
 
@@ -42,19 +42,23 @@ def videos(app, make_user, emulator):
         ("Premium seminar", "b" * 32, ian, MediaAccessLevel.TIER_SPECIFIC, Tier.PREMIUM, 5, 50),
         ("Members grading", "c" * 32, other, MediaAccessLevel.MEMBERS_ONLY, None, 3, 0),
     ]
+    viewers = [make_user(tier=Tier.PREMIUM) for _ in range(12)]
     for title, uid, owner, access, tier, views, minutes in specs:
-        db.session.add(
-            MediaAsset(
-                title=title,
-                stream_video_id=uid,
-                created_by=owner.id,
-                status=MediaAssetStatus.READY,
-                access_level=access,
-                required_tier=tier,
-                duration_seconds=1800,
-                view_count=views,
-            )
+        asset = MediaAsset(
+            title=title,
+            stream_video_id=uid,
+            created_by=owner.id,
+            status=MediaAssetStatus.READY,
+            access_level=access,
+            required_tier=tier,
+            duration_seconds=1800,
+            view_count=views + 1,
         )
+        db.session.add(asset)
+        db.session.flush()
+        # Views in the period (one per member and day), and one before it that must not count.
+        db.session.add_all(DailyView(asset_id=asset.id, user_id=v.id, day=TODAY) for v in viewers[:views])
+        db.session.add(DailyView(asset_id=asset.id, user_id=viewers[0].id, day=TODAY - timedelta(days=60)))
         if minutes:
             emulator.emulator.analytics.record(uid, minutes * 60 / 2, TODAY)
             emulator.emulator.analytics.record(uid, minutes * 60 / 2, TODAY - timedelta(days=1))
@@ -84,13 +88,14 @@ def page(client, path="/admin/analytics", **params):
             "start date is after",
         ),
         (TODAY.isoformat(), (TODAY + timedelta(days=1)).isoformat(), "ends in the future"),
+        ((TODAY + timedelta(days=3)).isoformat(), "", "starts in the future"),
         ((TODAY - timedelta(days=40)).isoformat(), TODAY.isoformat(), "at most 31 days"),
         ((TODAY - timedelta(days=120)).isoformat(), (TODAY - timedelta(days=100)).isoformat(), "90 days"),
         ("yesterday", "", "YYYY-MM-DD"),
         ("2026-02-30", "", "YYYY-MM-DD"),
         ("9" * 500, "", "YYYY-MM-DD"),
     ],
-    ids=["reversed", "future", "too-long", "too-old", "words", "no-such-day", "huge"],
+    ids=["reversed", "future", "future-start-only", "too-long", "too-old", "words", "no-such-day", "huge"],
 )
 def test_a_period_stream_cannot_answer_is_a_clear_400(app, admin_client, since, until, message):
     response, html = page(admin_client, since=since, until=until)
@@ -110,7 +115,7 @@ def test_the_default_period_is_the_last_30_days():
 def test_minutes_are_fetched_by_a_job_then_shown_with_chart_tiers_costs(app, admin_client, videos):
     response, html = page(admin_client)
     assert response.status_code == 200 and "being fetched" in html
-    assert "Views (all time)</span><strong>20<" in html  # the portal's own counts, at once
+    assert "Views in the period</span><strong>20<" in html  # the portal's own counts, at once
     run_worker(app)
     response, html = page(admin_client)
     assert re.search(r"as Stream reported them \d+ s ago", html)
@@ -174,7 +179,25 @@ def test_a_stream_outage_with_nothing_cached_is_not_a_500(app, admin_client, vid
     page(admin_client)
     run_worker(app)
     response, html = page(admin_client)
-    assert response.status_code == 200 and "being fetched" in html and "Stream did not answer" in html
+    assert response.status_code == 200 and "Stream did not answer" in html and "not known yet" in html
+
+
+def test_without_stream_figures_minutes_and_costs_are_not_shown_as_zero(app, admin_client, videos, emulator):
+    """Minutes Stream has not reported are unknown, not 0: no zero figures, bars or delivery costs,
+    and after a failed fetch the page says Stream is not answering rather than 'reload in a minute'."""
+    spec = {"kind": "status", "status": 503, "count": None, "path_prefix": "/client/v4/graphql"}
+    requests.post(f"{emulator.url}/__emulator__/faults", json=spec, timeout=10).raise_for_status()
+    response, html = page(admin_client)
+    assert response.status_code == 200
+    assert "Minutes watched</span><strong>0<" not in html and "<rect " not in html
+    assert "Minutes watched</span><strong>—" in html and "Minutes stored</span><strong>90<" in html
+    assert "$0.00" not in html  # delivery (and so the totals) are unknown; storage is not
+    storage = analytics.costs(app.config, 90, 0, analytics.default_period())["storage_month"]
+    assert f"${storage:.2f}" in html
+    run_worker(app)
+    response, html = page(admin_client)
+    assert response.status_code == 200 and "Stream did not answer" in html
+    assert "reload in a minute" not in html and "not known" in html
 
 
 # -- who sees what ----------------------------------------------------------------------------------

@@ -183,9 +183,18 @@ def test_uploads_in_flight_and_their_disk(app, admin_client):
     with open(os.path.join(root, "up-1", "1.part"), "wb") as handle:
         handle.write(b"x" * 1024 * 1024)
     os.makedirs(os.path.join(root, "up-2"))
+    for upload in ("up-1", "up-2"):
+        with open(os.path.join(root, upload, "manifest.json"), "w") as handle:
+            handle.write("{}")
+    # Folders without a manifest are not uploads: the demo seed's samples, where direct uploads arrive.
+    os.makedirs(os.path.join(root, "demo"))
+    with open(os.path.join(root, "demo", "sample.mp4"), "wb") as handle:
+        handle.write(b"x" * 1024 * 1024)
+    os.makedirs(os.path.join(root, ".incoming"))
     html = admin_client.get("/admin/operations").get_data(as_text=True)
     assert "2 upload folders holding 4.0 MB" in html
-    assert "up-1: 2 files, 4.0 MB" in html and "up-2: 0 files, 0 B" in html
+    assert "up-1: 3 files, 4.0 MB" in html and "up-2: 1 file, 2 B" in html
+    assert "demo:" not in html and ".incoming" not in html
 
 
 def test_the_page_works_with_no_upload_dir_and_nothing_to_show(app, admin_client):

@@ -145,6 +145,30 @@ def test_a_transition_notifies_the_uploader_and_admins_once(app, make_asset, mak
     assert len(notifications_of(admin.id)) == 1  # admins hear of failures only
 
 
+def test_a_newer_delivery_of_the_same_state_notifies_no_one_again(app, make_asset, make_user, owner):
+    """Stream bumps `modified` on any edit (e.g. the portal setting requireSignedURLs), so a later
+    delivery or lookup of a ready video is newer but no news: the asset takes it, nobody hears twice."""
+    admin = make_user(role=Role.ADMIN, tier=Tier.LIFETIME)
+    asset = make_asset()
+    ready = {"uid": UID, "modified": "2024-05-01T10:00:00Z", "status": {"state": "ready"}, "duration": 5}
+    assert settle(asset, ready) is True
+    newer_ready = {**ready, "modified": "2024-05-01T10:05:00Z", "duration": 6}
+    assert settle(asset, newer_ready) is True and asset.duration_seconds == 6
+    db.session.commit()
+    assert [n.kind for n in notifications_of(owner.id)] == ["video_ready"]
+
+    error = {
+        "uid": UID,
+        "modified": "2024-05-01T10:10:00Z",
+        "status": {"state": "error", "errorReasonCode": "ERR_UNKNOWN"},
+    }
+    assert settle(asset, error) is True
+    assert settle(asset, {**error, "modified": "2024-05-01T10:15:00Z"}) is True
+    db.session.commit()
+    assert [n.kind for n in notifications_of(owner.id)] == ["video_ready", "video_failed"]
+    assert [n.kind for n in notifications_of(admin.id)] == ["video_failed"]
+
+
 # -- the follow-up job ------------------------------------------------------------------------------
 
 

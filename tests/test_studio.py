@@ -287,3 +287,37 @@ def test_asset_state_for_its_uploader_and_admins_only(login_as, admin_client, ma
     assert stranger.get(path).status_code == 404
     assert owner.get("/studio/assets/" + "0" * 36 + "/state").status_code == 404
     assert owner.get("/studio/assets/short/state").status_code == 404
+
+
+def test_a_finished_upload_waiting_for_its_push_says_so_with_the_retry_reason(app, instructor_client):
+    """Every byte received and finalized, the push to Stream failed once and waits for its retry:
+    the list says the video is being sent to Stream and why the last attempt failed, not
+    "Uploading, 100 % received" with nothing happening."""
+    app.config["UPLOAD_CHUNK_SIZE"] = 64 * 1024
+    token = csrf_token_from(instructor_client.get("/studio/upload").get_data(as_text=True))
+    headers = {"X-CSRFToken": token}
+    data = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".ljust(1000, b"\x01")
+    started = instructor_client.post(
+        "/api/media/upload-chunked/initiate",
+        json={"file_name": "seminar.mp4", "file_size": len(data), "title": "Pushed seminar"},
+        headers=headers,
+    ).get_json()
+    upload_id = started["upload_id"]
+    sent = instructor_client.post(
+        f"/api/media/upload-chunked/chunk?upload_id={upload_id}&chunk_index=0",
+        data=data,
+        content_type="application/octet-stream",
+        headers=headers,
+    )
+    assert sent.status_code == 200, sent.get_json()
+    finalized = instructor_client.post(
+        "/api/media/upload-chunked/finalize", json={"upload_id": upload_id}, headers=headers
+    )
+    assert finalized.status_code == 202
+    html = instructor_client.get("/studio").get_data(as_text=True)
+    assert "Sending to Stream" in html and "% received" not in html
+    asset = db.session.get(MediaAsset, started["asset_id"])
+    asset.processing_error = "The portal could not reach Stream. Retrying."
+    db.session.commit()
+    html = instructor_client.get("/studio").get_data(as_text=True)
+    assert "Sending to Stream" in html and "The portal could not reach Stream. Retrying." in html

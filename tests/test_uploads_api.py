@@ -439,3 +439,38 @@ def test_initiate_retried_with_the_same_idempotency_key_gets_the_same_upload(mak
     assert refused.status_code == 422
     retried = up.client.post(f"{PREFIX}/initiate", json=body, headers={**up.headers, "Idempotency-Key": "k2"})
     assert retried.status_code == 201  # a refused request does not hold the key
+
+
+def test_a_received_first_chunk_sent_again_with_non_video_bytes_is_a_conflict_not_a_cancel(
+    make_uploader, app
+):
+    """A careless client re-sending chunk 0 with other bytes must not cost the upload its chunks."""
+    up = make_uploader()
+    body = started(up)
+    data = mp4_bytes(SIZE)
+    up.send_all(body["upload_id"], data[: 2 * CHUNK])
+    response = up.chunk(body["upload_id"], 0, b"\0" * CHUNK)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "chunk_conflict"
+    assert chunk_files(app, body["upload_id"]) == ["000000.chunk", "000001.chunk"]
+    progress = up.progress(body["upload_id"]).get_json()
+    assert progress["status"] == "uploading" and progress["missing_chunks"] == [2, 3]
+    assert db.session.get(MediaAsset, body["asset_id"]).status == MediaAssetStatus.UPLOADING
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"file_name": "a\\ud800.mp4", "file_size": 1000, "title": "T"}',
+        '{"file_name": "a.mp4", "file_size": 1000, "title": "T\\udc00"}',
+        '{"file_name": "a.mp4", "file_size": 1000, "title": "T", "description": "\\ud83d"}',
+        '{"file_name": "a.mp4", "file_size": 1000, "title": "T", "tags": ["\\udfff"]}',
+    ],
+)
+def test_unpaired_surrogates_in_the_metadata_are_refused_and_nothing_is_stored(make_uploader, app, raw):
+    up = make_uploader()
+    response = up.client.post(
+        f"{PREFIX}/initiate", data=raw, headers=up.headers, content_type="application/json"
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] in ("invalid_field", "invalid_tags")
+    assert nothing_stored(app)

@@ -129,3 +129,22 @@ def test_upload_from_url_asks_stream_to_copy_it(app, staff, emulator):
     video = emulator.emulator.videos.get(asset.stream_video_id)
     assert video["meta"]["downloaded-from"] == url and video["requireSignedURLs"] is True
     assert video["maxDurationSeconds"] == app.config["STREAM_MAX_DURATION_SECONDS"]
+
+
+@pytest.mark.parametrize("url", ["https://example.org:99999/a.mp4", "https://example.org:0x1/a.mp4"])
+def test_upload_from_url_refuses_an_impossible_port(app, staff, url):
+    response = staff.client.post(
+        "/api/media/upload-from-url", json={"url": url, "title": "t"}, headers=staff.headers
+    )
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_url"
+    assert db.session.query(MediaAsset).count() == 0
+
+
+@pytest.mark.parametrize("field, value", [("file_name", "../x.mp4"), ("file_size", 5), ("sha256", "0" * 64)])
+def test_upload_from_url_refuses_file_fields_it_would_ignore(app, staff, field, value):
+    """A URL upload has no file of the caller's: its name, size or checksum would be silently dropped."""
+    body = {"url": "https://example.org/a.mp4", "title": "t", field: value}
+    response = staff.client.post("/api/media/upload-from-url", json=body, headers=staff.headers)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "unknown_field"
+    assert response.get_json()["error"]["field"] == field
+    assert db.session.query(MediaAsset).count() == 0

@@ -300,3 +300,16 @@ def test_a_job_that_died_after_stream_had_every_byte_finishes_without_sending_ag
     assert asset.status == MediaAssetStatus.PROCESSING and asset.stream_video_id == done["video_id"]
     assert [v["uid"] for v in emulator.emulator.videos.all()] == [done["video_id"]]
     assert not os.path.exists(os.path.join(app.config["UPLOAD_DIR"], body["upload_id"]))
+
+
+def test_a_push_that_cannot_reach_stream_says_so_in_plain_words(stream_app, sample_video):
+    """Stream unreachable (a closed port) is not "Stream refused the video: ...ConnectionError...":
+    the instructor reads that Stream could not be reached; the technical detail stays in the log."""
+    app = stream_app(UPLOAD_RETRY_INTERVALS=(), CLOUDFLARE_API_BASE="http://127.0.0.1:9/client/v4")
+    up, body = upload(app, sample_video.read_bytes(), title="Offline")
+    work(app)
+    db.session.expire_all()
+    asset = db.session.get(MediaAsset, body["asset_id"])
+    assert asset.status == MediaAssetStatus.FAILED
+    assert asset.processing_error.startswith("The portal could not reach Stream")
+    assert "ConnectionError" not in asset.processing_error

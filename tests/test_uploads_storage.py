@@ -260,3 +260,23 @@ def test_a_connection_dropped_mid_chunk_records_nothing_and_leaves_no_temp_file(
     ).json()
     assert progress["received_chunks"] == 0
     assert post_chunk(base, headers, init["upload_id"], 0, mp4_bytes(CHUNK)).status_code == 200
+
+
+def test_one_unreadable_session_does_not_stop_the_cleanup_of_the_others(make_uploader, app):
+    """A session Redis cannot hold (here: a manifest with an unpaired surrogate) is logged and skipped."""
+    up = make_uploader()
+    bodies = [started(up) for _ in range(2)]
+    app.extensions["redis"].connection.flushdb()
+    broken = os.path.join(app.config["UPLOAD_DIR"], bodies[0]["upload_id"], "manifest.json")
+    with open(broken) as handle:
+        text = handle.read()
+    with open(broken, "w") as handle:
+        handle.write(text.replace('"seminar.mp4"', '"seminar\\ud800.mp4"'))
+    old = time.time() - app.config["UPLOAD_SESSION_TTL"] - 3600
+    for body in bodies:
+        directory = os.path.join(app.config["UPLOAD_DIR"], body["upload_id"])
+        for name in os.listdir(directory):
+            os.utime(os.path.join(directory, name), (old, old))
+        os.utime(directory, (old, old))
+    assert get_upload_service().cleanup_expired_uploads() == 1
+    assert not os.path.exists(os.path.join(app.config["UPLOAD_DIR"], bodies[1]["upload_id"]))

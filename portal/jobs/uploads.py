@@ -94,6 +94,21 @@ def _fail(asset_id, reason, final):
     db.session.commit()
 
 
+UNREACHABLE = "The portal could not reach Stream (the network or Stream was down)."
+
+
+def push_failure(error):
+    """The instructor's words for a failed push: Stream's refusal, or that Stream could not be reached.
+
+    A transport failure (no HTTP answer) or a 5xx is not a refusal of the video; its details are
+    in the job's log, not in the reason the instructor reads.
+    """
+    if error.status_code is None or error.status_code >= 500:
+        log.warning("Stream unreachable during a push: %s", error.message)
+        return UNREACHABLE
+    return f"Stream refused the video: {error.message}"
+
+
 @in_app_context
 def push_upload(upload_id):
     """RQ job: stream the upload's chunks to Stream over tus, resuming from Stream's offset.
@@ -110,7 +125,7 @@ def push_upload(upload_id):
     try:
         return _push(service, manifest, asset_id)
     except StreamError as error:
-        _fail(asset_id, f"Stream refused the video: {error.message}", _last_attempt())
+        _fail(asset_id, push_failure(error), _last_attempt())
         raise
     except OSError:
         _fail(asset_id, "A part of the upload could not be read from the portal's disk.", _last_attempt())

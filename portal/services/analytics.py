@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus
+from portal.models import DailyView, MediaAccessLevel, MediaAsset, MediaAssetStatus
 
 MAX_DAYS = 31  # Cloudflare answers at most 31 days per query
 RETENTION_DAYS = 90  # and keeps analytics for 90 days
@@ -55,6 +55,10 @@ def parse_period(since_text, until_text, today=None):
         until = date.fromisoformat(until_text.strip()) if until_text and until_text.strip() else None
     except ValueError:
         raise PeriodError("Dates must be written as YYYY-MM-DD, for example 2026-11-30.") from None
+    if since and since > today:
+        raise PeriodError(
+            f"The period starts in the future; the latest day with figures is {today.isoformat()}."
+        )
     until = until or (min(since + timedelta(days=29), today) if since else fallback.until)
     since = since or until - timedelta(days=29)
     if since > until:
@@ -164,14 +168,29 @@ def costs(config, stored, delivered, period):
     }
 
 
+def views_in(period, owner_id=None):
+    """Views counted in the period per asset id (one per member, video and UTC day), in one query."""
+    query = (
+        select(DailyView.asset_id, func.count())
+        .where(DailyView.day >= period.since, DailyView.day <= period.until)
+        .group_by(DailyView.asset_id)
+    )
+    if owner_id is not None:
+        query = query.join(MediaAsset, MediaAsset.id == DailyView.asset_id).where(
+            MediaAsset.created_by == owner_id
+        )
+    return dict(db.session.execute(query).all())
+
+
 def report(config, period, figures, owner_id=None, top=10):
     """Everything the analytics page shows for a period (Stream's figures may be None)."""
     assets = videos_for(owner_id)
     by_video = (figures or {}).get("by_video") or {}
+    views = views_in(period, owner_id)
     rows = [
         {
             "asset": a,
-            "views": a.view_count or 0,
+            "views": views.get(a.id, 0),
             "minutes": float(by_video.get(a.stream_video_id or "", 0.0)),
             "tier": tier_label(a),
         }

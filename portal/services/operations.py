@@ -118,7 +118,11 @@ def uploads_in_flight(upload_dir):
     except FileNotFoundError:
         return uploads, 0
     for entry in entries:
-        if not entry.is_dir(follow_symlinks=False):
+        # An upload's folder holds its manifest; anything else (a seed's sample files, the folder
+        # where direct uploads arrive) is not an upload in flight.
+        if not entry.is_dir(follow_symlinks=False) or not os.path.exists(
+            os.path.join(entry.path, "manifest.json")
+        ):
             continue
         files, size, latest = 0, 0, entry.stat(follow_symlinks=False).st_mtime
         for root, _dirs, names in os.walk(entry.path):

@@ -182,11 +182,14 @@ def settle(asset, video):
     """apply_video, and when the asset moved, tell the people involved in the same transaction.
 
     Every path that applies Stream's word (the webhook job, the follow-up job, the sweep and
-    `flask stream-reconcile`) comes through here, so a transition is announced exactly once.
+    `flask stream-reconcile`) comes through here, so a transition is announced exactly once. A newer
+    object in the same state (Stream bumps `modified` on any edit) updates the asset, telling no one.
     """
+    before = asset.status
     if not apply_video(asset, video):
         return False
-    notifications.video_settled(asset)
+    if asset.status != before:
+        notifications.video_settled(asset)
     return True
 
 

@@ -25,6 +25,8 @@ class StudioRow:
     size: str
     status: str
     upload_percent: float | None
+    sending: bool  # every byte received; the push to Stream is queued, running or waiting to retry
+    note: str | None  # why the last push attempt failed, while a retry is still to come
     processing_percent: float | None
     failure: str | None
     failure_detail: str | None
@@ -77,11 +79,11 @@ def visible_uploads_query(user):
     return query
 
 
-def studio_uploads(user, page, per_page, upload_percent_of=None):
+def studio_uploads(user, page, per_page, upload_progress_of=None):
     """A page of the user's uploads (everyone's for admins), newest first, and the total count.
 
-    `upload_percent_of(asset)` gives the percent received of an asset still uploading (from the
-    upload sessions), or None when it is not known."""
+    `upload_progress_of(asset)` gives the upload session of an asset still uploading (its
+    `percent` received and `status`), or None when it is not known."""
     query = visible_uploads_query(user)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     assets = db.session.scalars(
@@ -96,13 +98,17 @@ def studio_uploads(user, page, per_page, upload_percent_of=None):
         uploading = asset.status == MediaAssetStatus.UPLOADING
         failed = asset.status == MediaAssetStatus.FAILED
         processing = asset.status == MediaAssetStatus.PROCESSING
+        progress = upload_progress_of(asset) if uploading and upload_progress_of else None
+        sending = bool(progress) and progress.get("status") in ("finalizing", "complete")
         rows.append(
             StudioRow(
                 asset=asset,
                 owner=owners.get(asset.created_by, "—"),
                 size=human_size(asset.file_size_bytes),
                 status=STATUS_WORDS[asset.status],
-                upload_percent=upload_percent_of(asset) if uploading and upload_percent_of else None,
+                upload_percent=progress.get("percent") if progress and not sending else None,
+                sending=sending,
+                note=asset.processing_error if uploading and asset.processing_error else None,
                 processing_percent=stream_percent(asset) if processing else None,
                 failure=plain_failure(asset.processing_error) if failed else None,
                 failure_detail=failure_detail(asset) if failed else None,

@@ -1,10 +1,10 @@
-"""How far an upload still in flight has come, read from its upload session in Redis."""
+"""How far an upload still in flight has come (received, or being sent to Stream), from its upload session."""
 
 from portal.services.uploads import UploadError, get_upload_service
 
 
-def upload_percent_of(asset):
-    """Percent of the asset's bytes received so far, or None when no upload session says."""
+def upload_progress_of(asset):
+    """The asset's upload session as the progress API shows it (percent, status), or None."""
     upload_id = (
         (asset.extra_metadata or {}).get("upload_id") if isinstance(asset.extra_metadata, dict) else None
     )
@@ -14,4 +14,4 @@ def upload_percent_of(asset):
         progress = get_upload_service().get_upload_progress(upload_id, asset.created_by)
     except UploadError:
         return None  # expired, cancelled or lost with Redis: the list says "waiting for the uploader"
-    return progress.get("percent")
+    return progress

@@ -9,7 +9,7 @@ from portal.models import MediaAsset
 from portal.services import studio
 from portal.studio import bp
 from portal.studio.forms import UploadFromUrlForm, UploadMetadataForm
-from portal.studio.progress import upload_percent_of
+from portal.studio.progress import upload_progress_of
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -20,7 +20,7 @@ MAX_PAGE = 10_000
 def index():
     """My uploads (everyone's for admins), with their upload and processing state."""
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    rows, total = studio.studio_uploads(current_user, page, PER_PAGE, upload_percent_of)
+    rows, total = studio.studio_uploads(current_user, page, PER_PAGE, upload_progress_of)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("studio/index.html", rows=rows, total=total, page=page, pages=pages)
 

@@ -76,9 +76,11 @@ def write_chunk(directory, name, source, length, claimed_sha256=None, check_head
     Raises UploadError 422 (checksum), 507 (disk full), 400 (body ended early), 410 (the session
     directory is gone); leaves no temporary file behind. `check_head(first_bytes)` may refuse the
     chunk by raising. Returns ChunkWrite(sha256, stored); stored is False when a copy existed
-    (the caller compares hashes).
+    (the caller compares hashes). The head is checked only while no copy is stored: other bytes
+    for a received first chunk are a conflict for the caller, never a reason to refuse the upload.
     """
     temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
+    final = os.path.join(directory, name)
     try:
         try:
             handle = open(temp, "wb", buffering=0)
@@ -94,11 +96,11 @@ def write_chunk(directory, name, source, length, claimed_sha256=None, check_head
                 "checksum_mismatch",
                 "The chunk's SHA-256 does not match X-Chunk-SHA256; it was not kept.",
             )
-        if check_head is not None:
+        if check_head is not None and not os.path.exists(final):
             with open(temp, "rb") as handle:
                 check_head(handle.read(64))
         try:
-            os.link(temp, os.path.join(directory, name))
+            os.link(temp, final)
         except FileExistsError:
             return ChunkWrite(sha, stored=False)
         return ChunkWrite(sha, stored=True)

@@ -9,6 +9,8 @@ from .assets import new_asset
 from .errors import UploadError
 from .store import chunk_name
 
+FILE_FIELDS = {"file_name", "file_size", "sha256", "mime_type"}
+
 
 def receive_direct_upload(service, path, file_name, user_id, metadata_fields):
     """A whole file already streamed to `path` under UPLOAD_DIR becomes a finalized one-chunk upload.
@@ -34,7 +36,13 @@ def receive_direct_upload(service, path, file_name, user_id, metadata_fields):
 
 
 def create_copy_asset(service, url, user_id, metadata_fields):
-    """The asset (`uploading`) of a video Stream will copy from `url`; the copy job asks Stream."""
+    """The asset (`uploading`) of a video Stream will copy from `url`; the copy job asks Stream.
+
+    The file's own fields (name, size, checksum) belong to uploads of a file and are refused here.
+    """
+    refused = sorted(FILE_FIELDS & set(metadata_fields))
+    if refused:
+        raise UploadError(422, "unknown_field", f"A URL upload takes no '{refused[0]}'.", field=refused[0])
     checked = {**metadata_fields, "file_name": "copy.mp4", "file_size": 1}
     fields = metadata.checked_metadata(checked, service.config["UPLOAD_MAX_FILE_SIZE"])
     asset = new_asset(fields, user_id)

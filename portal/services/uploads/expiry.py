@@ -32,21 +32,31 @@ def cleanup_expired(service, now=None):
     _remove_stale_incoming(os.path.join(service.upload_dir, INCOMING), cutoff)
     removed = 0
     for upload_id in sorted(candidates):
-        session = store.load(upload_id)
-        if session is None:
-            store.forget(upload_id, 0, "expired")
-            shutil.rmtree(store.directory(upload_id), ignore_errors=True)
-            continue
-        if session["updated_at"] >= cutoff or session["status"] == "complete":
-            continue
-        asset = db.session.get(MediaAsset, session["asset_id"])
-        pushing = asset is not None and asset.status != MediaAssetStatus.FAILED
-        if session["status"] == "finalizing" and pushing:
-            continue
-        service.drop(session, "expired", EXPIRED_REASON)
-        removed += 1
-        log.info("Upload %s expired; its chunks were deleted", upload_id)
+        try:
+            removed += _expire(service, upload_id, cutoff)
+        except Exception:
+            # one unreadable session must not stop the others from being cleaned up, run after run
+            log.exception("Upload %s could not be checked for expiry; skipped", upload_id)
     return removed
+
+
+def _expire(service, upload_id, cutoff):
+    """Remove one idle upload; 1 when an upload session was expired, else 0."""
+    store = service.store
+    session = store.load(upload_id)
+    if session is None:
+        store.forget(upload_id, 0, "expired")
+        shutil.rmtree(store.directory(upload_id), ignore_errors=True)
+        return 0
+    if session["updated_at"] >= cutoff or session["status"] == "complete":
+        return 0
+    asset = db.session.get(MediaAsset, session["asset_id"])
+    pushing = asset is not None and asset.status != MediaAssetStatus.FAILED
+    if session["status"] == "finalizing" and pushing:
+        return 0
+    service.drop(session, "expired", EXPIRED_REASON)
+    log.info("Upload %s expired; its chunks were deleted", upload_id)
+    return 1
 
 
 def _remove_stale_incoming(directory, cutoff):

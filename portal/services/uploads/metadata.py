@@ -36,7 +36,8 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_TAGS = 20
 MAX_TAG = 64
-CONTROL = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Control and bidi override characters, and unpaired surrogates (JSON's "\ud800" cannot be stored)
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -60,7 +61,9 @@ def text(data, name, max_length, required=False, multiline=False):
         raise _error(422, "field_too_long", f"'{name}' is longer than {max_length} characters.", name)
     checked = value.replace("\n", "").replace("\r", "").replace("\t", "") if multiline else value
     if CONTROL.search(checked):
-        raise _error(422, "invalid_field", f"'{name}' must not contain control characters.", name)
+        raise _error(
+            422, "invalid_field", f"'{name}' must not contain control characters or broken text.", name
+        )
     return value
 
 

@@ -69,14 +69,15 @@ class UploadService:
         os.makedirs(self.upload_dir, exist_ok=True)
         try:
             self.store.create(manifest)
-        except OSError as error:
-            shutil.rmtree(self.store.directory(upload_id), ignore_errors=True)
-            if error.errno in (28, 122):
+            asset.extra_metadata = {"upload_id": upload_id}
+            db.session.add(asset)
+            db.session.flush()
+        except Exception as error:
+            # nothing may outlive a failed initiate: a half-made session would be rebuilt later
+            self.discard(upload_id)
+            if isinstance(error, OSError) and error.errno in (28, 122):
                 raise no_space() from None
             raise
-        asset.extra_metadata = {"upload_id": upload_id}
-        db.session.add(asset)
-        db.session.flush()
         return self.store.load(upload_id)
 
     def check_free_space(self, file_size):

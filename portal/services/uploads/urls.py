@@ -22,6 +22,7 @@ def checked_source_url(value):
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a port that cannot exist)
     except ValueError:
         raise UploadError(422, "invalid_url", "'url' is not a valid URL.", field="url") from None
     if parts.scheme.lower() != "https":
