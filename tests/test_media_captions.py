@@ -5,11 +5,13 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import insert
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from portal.extensions import db
 from portal.models import Caption, MediaAccessLevel, MediaChange, Tier
+from portal.services.media import captions
 from portal.services.media.caption_files import CaptionFileError, read_caption_file
 from portal.services.stream import get_client
 from tests.media_helpers import arm
@@ -180,3 +182,19 @@ def test_caption_file_checks_name_the_first_bad_line():
     assert error.value.line == 10 and "Line 10" in error.value.message
     track = read_caption_file(SRT.encode(), "a.srt")
     assert track.cue_count == 2 and track.vtt.startswith("WEBVTT\n\n1\n00:00:00.500 --> 00:00:01.500")
+
+
+def test_two_uploads_of_a_new_language_at_once_end_in_one_track_not_a_server_error(
+    stream_app, people, make_video
+):
+    asset = make_video(ready=False)
+    assert list(asset.captions) == []  # this request has looked and seen no Polish track
+    db.session.execute(  # ... and another request, uploading Polish too, commits its track meanwhile
+        insert(Caption).values(asset_id=asset.id, language="pl", label="First", source_format="vtt")
+    )
+    caption = captions.upload_caption(asset, people["owner"].user, VTT.encode(), "b.vtt", "pl", "Second")
+    db.session.commit()
+    rows = db.session.query(Caption).filter_by(asset_id=asset.id, language="pl").all()
+    assert rows == [caption] and caption.label == "Second"
+    change = db.session.query(MediaChange).one()
+    assert (change.action, change.old_value) == ("caption_uploaded", "First")

@@ -201,3 +201,57 @@ def test_the_periodic_requeue_enqueues_unfinished_stream_changes_and_deletions(s
     assert sorted(queue.job_ids) == sorted([f"media-access-sync-{pending.id}", f"media-delete-{deleting.id}"])
     media_jobs.requeue_unfinished()  # deterministic ids: nothing is queued twice
     assert queue.count == 2 and settled.id not in " ".join(queue.job_ids)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "Kata \ud800"},
+        {"description": "\udfff"},
+        {"tags": ["kata", "\ud83d"]},
+        {"entity_type": "event", "entity_id": "\ud800"},
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_not_a_server_error(stream_app, people, make_video, body):
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    response = put(people["owner"], asset.id, body)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["field"] == next(iter(body)).replace("entity_type", "entity_id")
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).title == "Kata basics"
+    assert db.session.query(MediaChange).count() == 0
+
+
+def test_a_profile_link_must_name_the_profile_in_plain_digits(stream_app, people, make_video):
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    owner_id = people["owner"].user.id
+    look_alike = "".join(chr(0x0660 + int(digit)) for digit in str(owner_id))  # Arabic-Indic digits
+    response = put(people["owner"], asset.id, {"entity_type": "profile", "entity_id": look_alike})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "unknown_entity"
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).entity_id is None
+    response = put(people["owner"], asset.id, {"entity_type": "profile", "entity_id": f"00{owner_id}"})
+    assert response.status_code == 200 and response.get_json()["asset"]["entity_id"] == str(owner_id)
+
+
+def test_protecting_a_video_still_being_pushed_to_stream_is_finished_once_stream_has_it(
+    stream_app, people, make_video
+):
+    from portal.jobs import media as media_jobs
+    from portal.models import MediaAssetStatus
+
+    asset = make_video(access=MediaAccessLevel.PUBLIC)
+    uid, asset.stream_video_id, asset.status = asset.stream_video_id, None, MediaAssetStatus.UPLOADING
+    db.session.commit()  # the push job has read the asset (public) and is creating its Stream video
+    response = put(people["owner"], asset.id, {"access_level": "members_only"})
+    assert response.status_code == 200 and response.get_json()["stream_sync"] == "pending"
+    db.session.expire_all()
+    stored = db.session.get(MediaAsset, asset.id)
+    stored.stream_video_id = uid  # the push job commits the uid of a video Stream made public
+    db.session.commit()
+    assert bare_iframe_status(stream_app, uid) == 200
+    assert media_jobs.requeue_unfinished()["access"] == 1
+    run_jobs(stream_app)
+    assert bare_iframe_status(stream_app, uid) == 401
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).stream_sync_pending is False

@@ -293,3 +293,27 @@ def test_views_that_take_files_raise_their_own_cap_above_a_small_app_wide_one(
     assert (
         client.post("/api/auth/login", data=b"x" * 10_000, content_type="application/json").status_code == 413
     )
+
+
+def test_a_download_link_stops_working_when_its_holder_may_no_longer_open_the_file(
+    files_app, client, tokens, login_as
+):
+    response = upload(
+        client, PDF, "notes.pdf", tokens["instructor"], access_level="tier_specific", required_tier="premium"
+    )
+    asset_id = response.get_json()["asset"]["id"]
+    link = client.get(
+        f"/api/media/{asset_id}/download", headers={"Authorization": f"Bearer {tokens['premium']}"}
+    )
+    path = urlsplit(link.get_json()["download_url"]).path
+    assert client.get(path, buffered=True).status_code == 200
+    assert (
+        login_as(tier=Tier.BASIC).get(path, buffered=True).status_code == 403
+    )  # someone else's link, signed in
+    raised = client.put(
+        f"/api/media/{asset_id}",
+        json={"required_tier": "lifetime"},
+        headers={"Authorization": f"Bearer {tokens['instructor']}"},
+    )
+    assert raised.status_code == 200, raised.get_json()
+    assert client.get(path, buffered=True).status_code == 403  # the premium member's link no longer opens it

@@ -10,6 +10,7 @@ from rq.job import Job, JobStatus
 
 from portal.extensions import db
 from portal.jobs import in_app_context
+from portal.jobs import media as media_jobs
 from portal.jobs.processing import follow_processing
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services.stream import get_client
@@ -155,6 +156,7 @@ def _push(service, manifest, asset_id):
             asset.stream_upload_url, asset.stream_video_id = created["upload_url"], created["video_id"]
             asset.processing_error = None
             db.session.commit()
+            sync_access_if_changed(asset)
             offset = 0
         log.info(
             "Upload %s: sending to Stream video %s from byte %d", upload_id, asset.stream_video_id, offset
@@ -191,8 +193,19 @@ def copy_from_url(asset_id):
     asset.stream_video_id = video["uid"]
     asset.status = MediaAssetStatus.PROCESSING
     db.session.commit()
+    sync_access_if_changed(asset)
     follow_after_push(asset_id)
     return "copying"
+
+
+def sync_access_if_changed(asset):
+    """Queue the requireSignedURLs sync if staff changed who may watch while the video was on its way."""
+    if not asset.stream_sync_pending:
+        return
+    try:
+        media_jobs.enqueue_access_sync(asset.id)
+    except RedisError:
+        log.warning("Could not queue the access sync of asset %s; the periodic requeue will", asset.id)
 
 
 def follow_after_push(asset_id):

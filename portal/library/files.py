@@ -16,7 +16,10 @@ def media_file(token):
     """The file a download link names, as an attachment of its checked type (never rendered in the portal)."""
     try:
         asset = files.asset_for_token(
-            token, current_app.config["SECRET_KEY"], current_app.config["MEDIA_DOWNLOAD_SECONDS"]
+            token,
+            current_app.config["SECRET_KEY"],
+            current_app.config["MEDIA_DOWNLOAD_SECONDS"],
+            current_user if current_user.is_authenticated else None,
         )
     except APIError as error:
         abort(error.status, error.message)

@@ -2,6 +2,8 @@
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
+
 from portal.errors import APIError
 from portal.extensions import db
 from portal.models import Caption, MediaAssetStatus
@@ -75,13 +77,25 @@ def upload_caption(asset, user, data, filename, language, label=None):
     caption = find_caption(asset, language)
     old = caption.label if caption else None
     if caption is None:
-        caption = Caption(asset=asset, language=language)
-        db.session.add(caption)
+        caption, old = _claim_track(asset, language, label)
     caption.label, caption.source_format = label, track.source_format
     caption.generated, caption.status = False, "ready"
     record_change(asset, user, "caption_uploaded", language, old, f"{label} ({track.cue_count} cues)")
     db.session.flush()
     return caption
+
+
+def _claim_track(asset, language, label):
+    """(row, its old label): a new row for the language, or the one a concurrent upload just committed."""
+    try:
+        with db.session.begin_nested():
+            caption = Caption(asset=asset, language=language, label=label)
+            db.session.add(caption)
+    except IntegrityError:
+        db.session.expire(asset, ["captions"])
+        caption = find_caption(asset, language)
+        return caption, caption.label
+    return caption, None
 
 
 def generate_caption(asset, user, language):
@@ -95,11 +109,11 @@ def generate_caption(asset, user, language):
         raise APIError(409, "not_ready", "Captions can be generated once the video is ready.")
     existing = find_caption(asset, language)
     if existing is not None:
-        kind = "generated" if existing.generated else "uploaded"
+        kind = "a generated" if existing.generated else "an uploaded"
         raise APIError(
             409,
             "caption_exists",
-            f"There is already an {kind} {language} track; delete it first, as Stream allows one per language.",
+            f"There is already {kind} {language} track; delete it first, as Stream allows one per language.",
         )
     try:
         result = get_client().generate_captions(_stream_uid(asset), language) or {}

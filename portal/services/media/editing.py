@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from portal.errors import APIError
 from portal.extensions import db
-from portal.models import EntityType, MediaAccessLevel, Tier
+from portal.models import EntityType, MediaAccessLevel, MediaAssetStatus, MediaType, Tier
 from portal.services.media import links
 from portal.services.media.audit import record_change
 from portal.services.media.captions import stream_failure
@@ -40,7 +40,18 @@ def _text(data, name, required=False):
         )
     if "\x00" in value:
         raise APIError(400, "invalid_field", f"'{name}' must not contain NUL characters.", field=name)
+    _unicode(value, name)
     return value.strip()
+
+
+def _unicode(value, name):
+    """Refuse text JSON can carry but no database can store: lone UTF-16 surrogates such as "\\ud800"."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise APIError(
+            400, "invalid_field", f"'{name}' holds characters that are not valid Unicode.", field=name
+        ) from None
 
 
 def _enum(data, name, enum_class, nullable=False):
@@ -68,6 +79,8 @@ def _tags(value):
         raise APIError(
             400, "invalid_field", f"At most {MAX_TAGS} tags of {MAX_TAG_LENGTH} characters.", field="tags"
         )
+    for tag in tags:
+        _unicode(tag, "tags")
     return tags
 
 
@@ -119,8 +132,10 @@ def parse_changes(data, asset):
         entity_id = data.get("entity_id")
         if entity_id is not None and not isinstance(entity_id, (str, int)) or isinstance(entity_id, bool):
             raise APIError(400, "invalid_field", "'entity_id' must be a string.", field="entity_id")
+        if isinstance(entity_id, str):
+            _unicode(entity_id, "entity_id")
         new["entity_id"] = str(entity_id)[:36] if entity_id not in (None, "") else None
-        links.check_link(new["entity_type"], new["entity_id"])
+        new["entity_id"] = links.check_link(new["entity_type"], new["entity_id"])
     return new
 
 
@@ -159,6 +174,13 @@ def apply_changes(asset, user, new):
                 )
         if outcome.stream == "done":
             asset.stream_sync_pending = False
+    elif old_public != new_public and _reaching_stream(asset):
+        # Its upload job may be creating the Stream video with the old setting right now.
+        asset.stream_sync_pending = True
+        outcome.stream = "pending"
+        outcome.message = (
+            "Saved. The video is still on its way to Stream; Stream gets the new setting when it has it."
+        )
     for field, action in (("access_level", "access_changed"), ("required_tier", "tier_changed")):
         if getattr(asset, field) != new[field]:
             record_change(asset, user, action, field, getattr(asset, field), new[field])
@@ -183,6 +205,14 @@ def apply_changes(asset, user, new):
         links.refresh_session_recording(links.session_id_of(asset))
     db.session.flush()
     return outcome
+
+
+def _reaching_stream(asset):
+    """A video without its Stream uid yet that an upload job may still push to Stream."""
+    return asset.media_type == MediaType.VIDEO and asset.status in (
+        MediaAssetStatus.UPLOADING,
+        MediaAssetStatus.PROCESSING,
+    )
 
 
 def sync_signed_urls(asset):

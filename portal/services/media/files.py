@@ -7,8 +7,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.errors import APIError
 from portal.extensions import db
-from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, MediaType, StorageProvider
-from portal.services.media import editing
+from portal.models import MediaAccessLevel, MediaAsset, MediaAssetStatus, MediaType, StorageProvider, User
+from portal.services.media import access, editing
 from portal.services.media.file_types import HEAD_BYTES, check_file
 from portal.services.storage import StorageError, get_storage
 
@@ -84,8 +84,13 @@ def download(asset, user, secret_key, expires_in):
     return "token", token
 
 
-def asset_for_token(token, secret_key, max_age):
-    """The asset a filesystem download token names, or a 403/404 APIError (expired, forged, gone)."""
+def asset_for_token(token, secret_key, max_age, visitor=None):
+    """The asset a filesystem download token names, or a 403/404 APIError (expired, forged, gone).
+
+    The link is checked again when it is followed: the member it was made for must still be allowed
+    to open the file (its access or their tier may have changed), and a signed-in visitor must be
+    that member.
+    """
     try:
         data = _serializer(secret_key).loads(token, max_age=max_age)
     except SignatureExpired:
@@ -97,4 +102,13 @@ def asset_for_token(token, secret_key, max_age):
     asset = db.session.get(MediaAsset, data.get("a")) if isinstance(data, dict) else None
     if asset is None or asset.deletion_requested_at is not None or not asset.object_storage_key:
         raise APIError(404, "not_found", "This file no longer exists.")
+    holder_id = data.get("u")
+    if visitor is not None and holder_id is not None and visitor.id != holder_id:
+        raise APIError(403, "not_your_link", "This download link was made for another account.")
+    holder = db.session.get(User, holder_id) if isinstance(holder_id, int) else None
+    decision = access.visibility(holder, asset)
+    if not decision.visible or decision.locked:
+        raise APIError(
+            403, "no_longer_allowed", "This file is no longer open to you; open it again from the portal."
+        )
     return asset

@@ -23,22 +23,25 @@ def linked_entity(entity_type, entity_id):
         return db.session.get(TrainingSession, entity_id)
     if entity_type == EntityType.EVENT:
         return db.session.get(Event, entity_id)
-    if entity_type == EntityType.PROFILE and str(entity_id).isdigit() and len(str(entity_id)) < 12:
-        user = db.session.get(User, int(entity_id))
+    key = str(entity_id)
+    if entity_type == EntityType.PROFILE and key.isascii() and key.isdigit() and len(key) < 12:
+        user = db.session.get(User, int(key))
         return user if user is not None and user.role in (Role.ADMIN, Role.INSTRUCTOR) else None
     return None
 
 
 def check_link(entity_type, entity_id):
-    """Raise a 400 unless the link is empty or names something that exists."""
+    """Raise a 400 unless the link is empty or names something that exists; returns the entity's own id."""
     if entity_type is None and entity_id is None:
-        return
+        return None
     if entity_type is None or entity_id is None:
         raise APIError(400, "invalid_link", "Give both 'entity_type' and 'entity_id', or neither.")
-    if linked_entity(entity_type, entity_id) is None:
+    entity = linked_entity(entity_type, entity_id)
+    if entity is None:
         raise APIError(
             400, "unknown_entity", f"There is no {entity_type.value.replace('_', ' ')} with id '{entity_id}'."
         )
+    return str(entity.id)
 
 
 def refresh_session_recording(session_id, leaving_asset=None):
