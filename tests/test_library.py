@@ -20,6 +20,7 @@ from portal.models import (
     MediaAsset,
     MediaAssetStatus,
     MediaTag,
+    MediaType,
     Role,
     Tier,
     TrainingSession,
@@ -178,6 +179,17 @@ def test_search_takes_like_wildcards_literally_and_looks_at_tags_and_description
     assert titles(client.get("/library?q=WRIST_")) == ["Lock flow"]
     assert titles(client.get("/library?q=about%20snakes")) == ["Snakes"]
     assert titles(client.get("/library?q=%5C")) == []
+
+
+def test_the_library_page_lists_videos_and_the_api_every_kind(fresh):
+    """Handouts (documents, images) belong on their session's page, not among the videos to watch."""
+    make_asset("Kata video")
+    make_asset("Grading syllabus", media_type=MediaType.DOCUMENT)
+    db.session.commit()
+    client = fresh.test_client()
+    assert titles(client.get("/library")) == ["Kata video"]
+    listed = client.get("/api/media").get_json()["items"]
+    assert sorted(item["title"] for item in listed) == ["Grading syllabus", "Kata video"]
 
 
 def test_sorts_and_pages(fresh):

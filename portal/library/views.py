@@ -1,6 +1,7 @@
 """Members' pages: home (with continue watching), the library grid, and the watch page."""
 
 import logging
+from dataclasses import replace
 
 from flask import abort, current_app, g, render_template, request
 from flask_login import current_user
@@ -8,6 +9,7 @@ from markupsafe import Markup
 
 from portal.auth.session import unauthorized
 from portal.library import bp
+from portal.models import MediaType
 from portal.services.media import access, facets, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
@@ -93,7 +95,7 @@ def _grid(user, query, problem, thumbnails):
         return cached
     results = library.LibraryPage([], 0, 1, query.per_page)
     if problem is None:
-        results = library.search_library(user, query)
+        results = library.search_library(user, replace(query, media_type=MediaType.VIDEO))
     cards = [
         asset_summary(user, asset, decision, results.tags.get(asset.id, []), thumbnails)
         for asset, decision in results.entries

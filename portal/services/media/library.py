@@ -10,7 +10,15 @@ from sqlalchemy import and_, desc, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import EntityType, Event, MediaAsset, MediaAssetStatus, MediaTag, TrainingSession
+from portal.models import (
+    EntityType,
+    Event,
+    MediaAsset,
+    MediaAssetStatus,
+    MediaTag,
+    MediaType,
+    TrainingSession,
+)
 from portal.services.media import access
 
 SORTS = {  # each matches an index on (status, <sort columns>)
@@ -56,6 +64,9 @@ class LibraryQuery:
     sort: str = "newest"
     page: int = 1
     per_page: int = 24
+    # The /library page shows videos only (handouts are on their session's or event's page);
+    # the JSON API lists every kind the caller may see.
+    media_type: MediaType | None = None
 
 
 @dataclass
@@ -104,6 +115,8 @@ def filters(user, query):
         clauses.append(MediaAsset.entity_type == query.entity_type)
     if query.entity_id:
         clauses.append(MediaAsset.entity_id == query.entity_id)
+    if query.media_type is not None:
+        clauses.append(MediaAsset.media_type == query.media_type)
     return and_(*clauses)
 
 
