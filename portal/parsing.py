@@ -44,3 +44,14 @@ def encodable(text):
     except UnicodeEncodeError:
         return False
     return True
+
+
+def whole_number(text, max_digits=9):
+    """The int `text` spells in ASCII digits (no sign, no spaces), else None.
+
+    str.isdigit() also says yes to "²" and "٣", which int() then refuses or reads; ids, indexes and
+    counts here are plain ASCII, and `max_digits` keeps them inside the database's integer column.
+    """
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= max_digits:
+        return int(text)
+    return None

@@ -94,6 +94,9 @@ def test_a_whole_upload_moves_from_initiate_to_finalize(make_uploader, app):
         ({"required_tier": "basic"}, 422, "tier_without_tier_access"),
         ({"entity_type": "club", "entity_id": "x"}, 422, "invalid_entity_type"),
         ({"entity_type": "training_session", "entity_id": "nope"}, 422, "unknown_entity"),
+        # "²" passes str.isdigit() and fails int(); 30 nines is past the id column
+        ({"entity_type": "profile", "entity_id": "\u00b2"}, 422, "unknown_entity"),
+        ({"entity_type": "profile", "entity_id": "9" * 30}, 422, "unknown_entity"),
         ({"entity_id": "abc"}, 422, "missing_entity_type"),
         ({"sha256": "xyz"}, 422, "invalid_sha256"),
         ({"colour": "red"}, 422, "unknown_field"),

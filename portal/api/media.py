@@ -19,7 +19,7 @@ from portal.api import bp
 from portal.auth.access import api_user
 from portal.errors import APIError
 from portal.extensions import db
-from portal.parsing import json_object
+from portal.parsing import json_object, whole_number
 from portal.services.media import access, library, playback, watching
 from portal.services.media.presenting import asset_summary
 
@@ -100,9 +100,8 @@ def media_access_url(asset_id):
     raw = request.args.get("expiry_seconds")
     requested = None
     if raw is not None:
-        # ASCII digits only: "²" passes str.isdigit() and then fails int()
-        well_formed = raw.isascii() and raw.isdigit() and len(raw) <= 9
-        if not well_formed or not MIN_EXPIRY_SECONDS <= int(raw) <= MAX_EXPIRY_SECONDS:
+        seconds = whole_number(raw)
+        if seconds is None or not MIN_EXPIRY_SECONDS <= seconds <= MAX_EXPIRY_SECONDS:
             raise APIError(
                 400,
                 "invalid_parameter",

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal.auth.access import staff_required
 from portal.extensions import db
 from portal.models import Event, TrainingSession
+from portal.parsing import whole_number
 from portal.services import activities
 from portal.studio import bp
 from portal.studio.forms import NO_CONTROL_CHARACTERS
@@ -48,7 +49,7 @@ def _form(kind, item=None):
 def _save(kind, item, form):
     starts_at = form.starts_at.data.replace(tzinfo=UTC) if form.starts_at.data else None
     if kind == "session":
-        instructor_id = int(form.instructor.data) if (form.instructor.data or "").isdigit() else None
+        instructor_id = whole_number(form.instructor.data or "")
         return activities.save_training_session(
             item, form.title.data, starts_at, instructor_id, form.description.data
         )

@@ -19,6 +19,7 @@ from portal.models import (
     MediaType,
     TrainingSession,
 )
+from portal.parsing import whole_number
 from portal.services.media import access
 
 SORTS = {  # each matches an index on (status, <sort columns>)
@@ -183,9 +184,9 @@ def _positive_int(args, name, default, maximum=None):
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²" and "٣" are digits to isdigit()
+    value = whole_number(raw)
+    if value is None:
         raise LibraryQueryError(name, f"'{name}' must be a positive whole number.")
-    value = int(raw)
     if value < 1:
         raise LibraryQueryError(name, f"'{name}' must be at least 1.")
     if maximum is not None and value > maximum:

@@ -15,6 +15,7 @@ from portal.models import (
     TrainingSession,
     User,
 )
+from portal.parsing import whole_number
 
 
 def linked_entity(entity_type, entity_id):
@@ -23,9 +24,9 @@ def linked_entity(entity_type, entity_id):
         return db.session.get(TrainingSession, entity_id)
     if entity_type == EntityType.EVENT:
         return db.session.get(Event, entity_id)
-    key = str(entity_id)
-    if entity_type == EntityType.PROFILE and key.isascii() and key.isdigit() and len(key) < 12:
-        user = db.session.get(User, int(key))
+    user_id = whole_number(str(entity_id))
+    if entity_type == EntityType.PROFILE and user_id is not None:
+        user = db.session.get(User, user_id)
         return user if user is not None and user.role in (Role.ADMIN, Role.INSTRUCTOR) else None
     return None
 

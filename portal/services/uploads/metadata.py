@@ -5,6 +5,7 @@ import re
 
 from portal.extensions import db
 from portal.models import EntityType, Event, MediaAccessLevel, Tier, TrainingSession, User
+from portal.parsing import whole_number
 
 from .errors import UploadError
 
@@ -156,7 +157,8 @@ def entity_link(data):
     if model is not None:
         found = db.session.get(model, entity_id)
     else:
-        found = db.session.get(User, int(entity_id)) if entity_id.isdigit() else None
+        user_id = whole_number(entity_id)
+        found = db.session.get(User, user_id) if user_id is not None else None
     if found is None:
         raise _error(422, "unknown_entity", f"No {kind.value} has the id {entity_id!r}.", "entity_id")
     return kind, entity_id

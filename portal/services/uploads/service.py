@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from portal.extensions import db
 from portal.models import MediaAsset, MediaAssetStatus
+from portal.parsing import whole_number
 
 from . import containers, direct, expiry, metadata
 from .assets import new_asset
@@ -278,9 +279,9 @@ class UploadService:
 def parse_index(value, total):
     """A chunk index from a query or form value: 0 <= index < total, else 422."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 9:
+    index = whole_number(text)
+    if index is None:
         raise UploadError(422, "invalid_chunk_index", "'chunk_index' must be a whole number.")
-    index = int(text)
     if index >= total:
         raise UploadError(
             422,
