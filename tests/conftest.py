@@ -10,10 +10,10 @@ import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import delete
-from werkzeug.serving import make_server
 
 from config import TestConfig
 from portal import create_app
+from portal.emulator.server import threaded_server
 from portal.extensions import db, limiter
 from portal.models import Role, Tier, User
 from portal.redis_runtime import EmbeddedRedis, limiter_storage_uri
@@ -50,7 +50,7 @@ def shareable_database(tmp_path):
 @contextmanager
 def serving(app):
     """Serve the app over real HTTP on a free loopback port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = threaded_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

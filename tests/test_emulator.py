@@ -5,6 +5,8 @@ import hashlib
 import hmac
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from types import SimpleNamespace
@@ -13,11 +15,10 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.emulator import faults
-from portal.emulator.server import EmulatorServer
+from portal.emulator.server import EmulatorServer, threaded_server
 from tests.emulator_fixtures import AUTH, TEST_RETRY_DELAYS, TUS, stream_url
 from tests.media_samples import make_broken_video, make_not_video
 
@@ -107,7 +108,7 @@ class LocalReceiver:
         self.failures = failures
         self.files = files or {}
         self.received = []
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._server = threaded_server("127.0.0.1", 0, self._app)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -691,3 +692,42 @@ def test_state_survives_a_restart(tmp_path, sample_video):
         assert http.get(stream_url(second, "/webhook"), timeout=10).json()["result"] == subscription
         token = self_signed(key, {"sub": video["uid"], "exp": int(time.time()) + 600})
         assert requests.get(f"{second.url}/{token}/iframe", timeout=10).status_code == 200
+
+
+def test_a_response_is_closed_when_the_client_resets_the_connection():
+    """werkzeug's server skips close() when the client's reset reaches it as it drains the request
+    (a page navigating away from a thumbnail): the file behind send_file stayed open until the
+    garbage collector found it, a ResourceWarning. The server closes every response anyway."""
+    closes = []
+
+    class Body:
+        def __iter__(self):
+            yield b"thumbnail"
+
+        def close(self):
+            closes.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "image/jpeg"), ("Content-Length", "9")])
+        return Body()
+
+    server = threaded_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for attempt in range(20):
+            client = socket.create_connection(("127.0.0.1", server.server_port))
+            client.sendall(b"GET /thumbnail.jpg HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            received = b""
+            while not received.endswith(b"thumbnail"):
+                received += client.recv(1024)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # a reset, as a browser leaving the page sends
+            deadline = time.monotonic() + 5
+            while len(closes) <= attempt and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(closes) == attempt + 1
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

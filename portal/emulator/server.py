@@ -11,12 +11,42 @@ from . import create_emulator_app
 log = logging.getLogger(__name__)
 
 
+def closing_on_hang_up(app):
+    """The WSGI app, with each response closed however its body's iteration ends.
+
+    werkzeug's server skips a response's close() when a client's reset reaches it while it drains
+    the request after the body (a page navigating away from a thumbnail it just got), which leaves
+    the file behind send_file open until the garbage collector finds it. A generator's finally runs
+    on every exit: finished, abandoned half-read, or dropped with the failed connection.
+    """
+
+    def application(environ, start_response):
+        iterable = app(environ, start_response)
+
+        def body():
+            try:
+                yield from iterable
+            finally:
+                close = getattr(iterable, "close", None)
+                if close is not None:
+                    close()
+
+        return body()
+
+    return application
+
+
+def threaded_server(host, port, app):
+    """A threaded werkzeug server for `app`, bound now, whose responses always close (see above)."""
+    return make_server(host, port, closing_on_hang_up(app), threaded=True)
+
+
 class EmulatorServer:
     """A threaded werkzeug server bound at construction (so .url is known) and run by start()."""
 
     def __init__(self, state_dir, host="127.0.0.1", port=0, **app_kwargs):
         self.app = None
-        self._server = make_server(host, port, self._dispatch, threaded=True)
+        self._server = threaded_server(host, port, self._dispatch)
         self.host = host
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"

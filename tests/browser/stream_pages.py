@@ -6,9 +6,9 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from portal.emulator.server import threaded_server
 from portal.services.stream import StreamClient
 from tests.media_samples import make_sample_video
 
@@ -67,7 +67,7 @@ def pages_served(pages):
             return page(request)
         return Response(page, mimetype="text/html")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = threaded_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
