@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from portal.api import bp
 from portal.api.parsing import json_object
-from portal.api.upload_limits import chunk_limit, per_user, start_limit, status_limit
+from portal.api.upload_limits import chunk_limit, per_user, raw_body, start_limit, status_limit
 from portal.auth.access import api_login_required, api_user
 from portal.errors import APIError
 from portal.extensions import db, limiter
@@ -110,7 +110,7 @@ def upload_chunk():
             "Send the chunk as application/octet-stream (or multipart/form-data).",
         )
     return _store_chunk(
-        request.args.get("upload_id"), request.args.get("chunk_index"), request.stream, request.content_length
+        request.args.get("upload_id"), request.args.get("chunk_index"), raw_body(), request.content_length
     )
 
 

@@ -1,8 +1,12 @@
-"""Writing one chunk to disk: streamed through a small buffer, hashed, fsynced, then linked in place.
+"""Writing one chunk to disk: read in large blocks, hashed, written, made durable, then linked in place.
 
 The chunk first goes to a temporary file in the session directory; `os.link` then gives it its
 final name only if no copy is there yet, so of two concurrent writers of one index exactly one
 copy wins and the other is compared with it. A chunk file with its final name is always whole.
+
+Durability: the chunk's bytes are flushed with `fdatasync` before it is linked (the data and the
+size needed to read it back; only timestamps may lag), and the directory is flushed with `fsync`
+after the link, so the name survives a crash too. Only then is the chunk recorded and acknowledged.
 """
 
 import errno
@@ -13,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .errors import UploadError
 
-BUFFER = 1024 * 1024  # bytes read, hashed and written at a time
+BUFFER = 1024 * 1024  # bytes read, hashed and written at a time (gunicorn reads up to 1 MiB per step)
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chunk-sha256")
 
@@ -31,34 +35,55 @@ class ChunkWrite:
         self.stored = stored
 
 
-def _copy(source, target, length):
-    """Copy exactly `length` bytes from a readable to a file; return their SHA-256 (hex).
+def _incomplete(length, remaining):
+    return UploadError(400, "incomplete_chunk", f"The chunk ended after {length - remaining} of {length} bytes.")
 
-    Each block is hashed on a helper thread while it is written and the next one is read (hashlib
-    and file writes release the GIL), so checking the hash adds little to a chunk's time. The
-    blocks are hashed one after the other, in order; at most two are held at once.
+
+def _copy(source, fd, length):
+    """Copy exactly `length` bytes from a readable to a file descriptor; return their SHA-256 (hex).
+
+    `source` holds at most `length` bytes (the request body of that Content-Length, or a spooled
+    multipart file of that size), so nothing is read past them. Each block is hashed on a helper
+    thread while it is written and the next one is read (hashlib and file writes release the GIL);
+    the blocks are hashed one after the other, in order, and at most two are held at once.
+    A client that disconnects mid-body gets 400, never 500.
     """
     digest = hashlib.sha256()
     hashing = None
     remaining = length
     try:
         while remaining:
-            block = source.read(min(BUFFER, remaining))
+            try:
+                block = source.read(min(BUFFER, remaining))
+            except (OSError, ValueError):  # the connection was reset or timed out mid-body
+                raise _incomplete(length, remaining) from None
             if not block:
-                raise UploadError(
-                    400, "incomplete_chunk", f"The chunk ended after {length - remaining} of {length} bytes."
-                )
+                raise _incomplete(length, remaining)
             if hashing is not None:
                 hashing.result()
             hashing = HASHERS.submit(digest.update, block)
-            target.write(block)
+            _write_all(fd, block)
             remaining -= len(block)
     finally:
         if hashing is not None:
             hashing.result()
-    if source.read(1):
-        raise UploadError(422, "chunk_size_mismatch", f"The chunk is longer than {length} bytes.")
     return digest.hexdigest()
+
+
+def _write_all(fd, data):
+    """os.write until every byte is written (a write to a file may be short, e.g. near a full disk)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _sync_directory(directory):
+    """Flush a directory's entries (a new link) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def file_sha256(path):
@@ -83,13 +108,14 @@ def write_chunk(directory, name, source, length, claimed_sha256=None, check_head
     final = os.path.join(directory, name)
     try:
         try:
-            handle = open(temp, "wb", buffering=0)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except FileNotFoundError:
             raise UploadError(410, "upload_gone", "This upload was cancelled or has expired.") from None
-        with handle:
-            sha = _copy(source, handle, length)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            sha = _copy(source, fd, length)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
         if claimed_sha256 and claimed_sha256 != sha:
             raise UploadError(
                 422,
@@ -103,6 +129,7 @@ def write_chunk(directory, name, source, length, claimed_sha256=None, check_head
             os.link(temp, final)
         except FileExistsError:
             return ChunkWrite(sha, stored=False)
+        _sync_directory(directory)
         return ChunkWrite(sha, stored=True)
     except OSError as error:
         if error.errno in NO_SPACE:
