@@ -36,7 +36,9 @@ class ChunkWrite:
 
 
 def _incomplete(length, remaining):
-    return UploadError(400, "incomplete_chunk", f"The chunk ended after {length - remaining} of {length} bytes.")
+    return UploadError(
+        400, "incomplete_chunk", f"The chunk ended after {length - remaining} of {length} bytes."
+    )
 
 
 def _copy(source, fd, length):
