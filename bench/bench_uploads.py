@@ -136,6 +136,16 @@ def memory(pid):
     return values["VmRSS:"], values["VmHWM:"]
 
 
+def cpu_seconds(pids):
+    """User + system CPU time of processes, in seconds (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid):
     with open(f"/proc/{pid}/clear_refs", "w") as handle:
         handle.write("5")
@@ -190,10 +200,12 @@ class Portal:
             time.sleep(0.2)
 
     def upload(self, path, hashes, parallel):
-        """Initiate, chunks, finalize; returns (seconds, the largest worker memory growth in bytes)."""
+        """Initiate, chunks, finalize; returns (seconds, the largest worker memory growth in bytes,
+        server CPU seconds per chunk)."""
         for pid in self.worker_pids:
             reset_peak(pid)
         rss_before = {pid: memory(pid)[0] for pid in self.worker_pids}
+        cpu_before = cpu_seconds(self.server_pids())
         start = time.perf_counter()
         body = {"file_name": "bench.mp4", "file_size": FILE_SIZE, "title": "Bench"}
         init = requests.post(
@@ -218,14 +230,15 @@ class Portal:
             timeout=30,
         )
         seconds = time.perf_counter() - start
+        cpu = (cpu_seconds(self.server_pids()) - cpu_before) / total_chunks()
         if done.status_code != 202:
             raise RuntimeError(f"finalize: {done.status_code} {done.text}")
         growth = max(memory(pid)[1] - rss_before[pid] for pid in self.worker_pids)
         shutil.rmtree(os.path.join(self.env["UPLOAD_DIR"], upload_id), ignore_errors=True)
-        return seconds, growth
+        return seconds, growth, cpu
 
     def bare(self, path, hashes, parallel):
-        """The same chunks to the bare endpoint; returns seconds."""
+        """The same chunks to the bare endpoint; returns (seconds, server CPU seconds per chunk)."""
         name = os.urandom(6).hex()
         url = f"{self.base}/api/bench/raw-chunk"
 
@@ -237,9 +250,15 @@ class Portal:
             }
             return f"{url}?name={name}&chunk_index={index}", headers
 
+        cpu_before = cpu_seconds(self.server_pids())
         seconds = send_chunks(path, request_for, parallel)
+        cpu = (cpu_seconds(self.server_pids()) - cpu_before) / total_chunks()
         shutil.rmtree(os.path.join(self.env["UPLOAD_DIR"], "bench-raw"), ignore_errors=True)
-        return seconds
+        return seconds, cpu
+
+    def server_pids(self):
+        """The gunicorn workers and Redis: the CPU the server side spends."""
+        return [*self.worker_pids, self.redis.process.pid]
 
     def stop(self):
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -306,6 +325,10 @@ class TusPeer:
         self.process.wait(timeout=10)
 
 
+def ms(seconds):
+    return round(seconds * 1000, 1)
+
+
 def rate(seconds):
     return round(FILE_SIZE / MIB / seconds, 1)
 
@@ -325,10 +348,12 @@ def main():
         growth = 0
         for round_number in range(ROUNDS):
             for parallel in (3, 1):
-                seconds = portal.bare(source, hashes, parallel)
+                seconds, cpu = portal.bare(source, hashes, parallel)
                 best[f"bare{parallel}"] = min(best.get(f"bare{parallel}", 1e9), seconds)
-                seconds, grew = portal.upload(source, hashes, parallel)
+                best[f"bare{parallel}cpu"] = min(best.get(f"bare{parallel}cpu", 1e9), cpu)
+                seconds, grew, cpu = portal.upload(source, hashes, parallel)
                 best[f"portal{parallel}"] = min(best.get(f"portal{parallel}", 1e9), seconds)
+                best[f"portal{parallel}cpu"] = min(best.get(f"portal{parallel}cpu", 1e9), cpu)
                 growth = max(growth, grew)
                 print(
                     f"round {round_number + 1}, {parallel} in flight: bare {rate(best[f'bare{parallel}'])} MiB/s, "
@@ -374,6 +399,11 @@ def main():
         {"name": "portal chunk API, 1 in flight", "value": rate(best["portal1"]), "unit": "MiB/s"},
         {"name": "bare endpoint, 1 in flight", "value": rate(best["bare1"]), "unit": "MiB/s"},
         {"name": "portal / bare, 1 in flight", "value": round(ratio1, 2)},
+        # Server CPU (gunicorn workers + Redis) per 5 MiB chunk, least of the rounds: steadier than
+        # throughput on a shared machine, where neighbours decide how long a run waits for a core.
+        {"name": "server CPU per chunk, portal (3 in flight)", "value": ms(best["portal3cpu"]), "unit": "ms"},
+        {"name": "server CPU per chunk, bare (3 in flight)", "value": ms(best["bare3cpu"]), "unit": "ms"},
+        {"name": "bare / portal by server CPU", "value": round(best["bare3cpu"] / best["portal3cpu"], 2)},
     ]
     if "tus" in best:
         rows.append({"name": "@tus/server, sequential PATCHes", "value": rate(best["tus"]), "unit": "MiB/s"})
