@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event, func, select
 
 from portal.extensions import db
-from portal.jobs.webhooks import apply_stream_webhook
+from portal.jobs.webhooks import DRAIN_PENDING_KEY, apply_stream_webhook, enqueue_new_deliveries
 from portal.models import (
     EntityType,
     MediaAsset,
@@ -60,6 +60,15 @@ def post_signed(client, body, secret=SECRET, timestamp=None, header=None):
 
 def webhook_queue(app):
     return app.extensions["redis"].queue("webhooks")
+
+
+def drain(app):
+    """Run the one pending drain job the webhook scheduled, here, leaving the apply jobs it enqueues."""
+    queue = webhook_queue(app)
+    (job,) = [Job.fetch(job_id, connection=queue.connection) for job_id in queue.job_ids]
+    assert job.func_name == "portal.jobs.webhooks.enqueue_new_deliveries"
+    queue.remove(job)
+    return enqueue_new_deliveries()
 
 
 def run_worker(app):
@@ -125,6 +134,7 @@ def test_valid_delivery_is_recorded_and_enqueued_with_retry(app, client):
     assert delivery.body.encode() == body and delivery.processed_at is None
     assert delivery.dedupe_key == dedupe_key(now, body)
 
+    assert drain(app) == {"enqueued": 1, "already_queued": 0}
     queue = webhook_queue(app)
     assert queue.job_ids == [f"stream-webhook-{delivery.id}"]
     job = Job.fetch(queue.job_ids[0], connection=queue.connection)
@@ -156,8 +166,35 @@ def test_endpoint_sql_statements_do_not_grow_with_assets(app, client, make_asset
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert duplicate.get_json() == {"status": "duplicate"}
-    assert few == many <= 3  # savepoint, insert, release: nothing about assets
-    assert len(statements) <= 6 and not any("media_assets" in s for s in statements), statements
+    assert few == many == 1  # the autocommitted insert, nothing about assets (pre-ping is not counted)
+    assert len(statements) == 2 and not any("media_assets" in s for s in statements), statements
+
+
+def test_a_burst_of_deliveries_schedules_one_drain_which_enqueues_every_apply_job(app, client):
+    ids = [post_signed(client, video_body(uid=f"{n:032x}")).get_json()["delivery_id"] for n in range(5)]
+    queue = webhook_queue(app)
+    assert len(queue.job_ids) == 1  # one drain for the burst, not five jobs
+    assert 0 < app.extensions["redis"].connection.ttl(DRAIN_PENDING_KEY) <= 60  # a lost drain expires
+    assert drain(app) == {"enqueued": 5, "already_queued": 0}
+    assert sorted(queue.job_ids) == sorted(f"stream-webhook-{i}" for i in ids)
+
+    # The drain cleared its flag before reading: the next delivery schedules a new drain, which
+    # enqueues only the new one (the five are still queued).
+    late = post_signed(client, video_body(uid="f" * 32)).get_json()["delivery_id"]
+    drains = [j for j in queue.get_jobs() if j.func_name.endswith("enqueue_new_deliveries")]
+    assert len(drains) == 1
+    queue.remove(drains[0])
+    assert enqueue_new_deliveries() == {"enqueued": 1, "already_queued": 5}
+    assert f"stream-webhook-{late}" in queue.job_ids
+
+
+def test_a_worker_applies_a_burst_end_to_end(app, client, make_asset):
+    assets = [make_asset(uid=f"{n:032x}")[0] for n in range(3)]
+    for n in range(3):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    run_worker(app)  # the drain, then the apply jobs it enqueued, in one burst
+    assert all(db.session.get(MediaAsset, a.id).status == MediaAssetStatus.READY for a in assets)
+    assert all(d.processed_at for d in db.session.scalars(select(WebhookDelivery)))
 
 
 # -- C2–C4: every rejection is a 4xx/503 JSON error, with nothing stored or enqueued --------------
@@ -301,6 +338,7 @@ def test_replayed_delivery_is_recorded_and_enqueued_once(app, client):
     assert first.get_json()["status"] == "accepted"
     assert second.status_code == 200 and second.get_json() == {"status": "duplicate"}
     assert delivery_count() == 1
+    assert drain(app) == {"enqueued": 1, "already_queued": 0}
     assert webhook_queue(app).job_ids == [f"stream-webhook-{first.get_json()['delivery_id']}"]
 
 

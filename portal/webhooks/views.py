@@ -8,8 +8,7 @@ from redis import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.errors import APIError
-from portal.extensions import db
-from portal.jobs.webhooks import enqueue_delivery
+from portal.jobs.webhooks import schedule_delivery_jobs
 from portal.services import stream_events
 from portal.services.stream.webhooks import (
     TOLERANCE_SECONDS,
@@ -89,12 +88,11 @@ def cloudflare_stream():
         video = stream_events.parse_payload(raw)
     except stream_events.InvalidPayload as error:
         refuse("invalid_payload", APIError(400, "invalid_payload", str(error)))
-    delivery_id, created = stream_events.record_delivery(raw, parsed[0], video)
-    db.session.commit()
+    delivery_id, created = stream_events.record_delivery(raw, parsed[0], video)  # committed
     if not created:
         return jsonify(status="duplicate")
     try:
-        enqueue_delivery(delivery_id)
+        schedule_delivery_jobs()
     except RedisError:
         log.error(
             "Stream webhook %s recorded but not enqueued (Redis unavailable); "
