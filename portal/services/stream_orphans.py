@@ -7,10 +7,13 @@ Stream upload because the tus URL of the first one expired. Every video the port
 gone, or points at another video. Once older than STREAM_ORPHAN_GRACE_SECONDS (a push in progress
 records its uid within seconds) it is deleted.
 
-Never touched: a video without a portal asset id in its meta (not made by the portal), and any video
+Never touched: a video whose meta does not carry this portal's tag (made by hand, by another
+portal sharing the Stream account such as a staging copy, or before the tag existed), and any video
 whose uid an asset holds, whatever its meta says.
 """
 
+import hashlib
+import hmac
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,9 +32,18 @@ PAGE_SIZE = 1000  # Cloudflare's largest list page
 MAX_PAGES = 100
 
 
-def _asset_id(video):
-    """The asset id (a UUID) in the video's meta, or None."""
+def portal_tag():
+    """This portal's mark in the meta of the Stream videos it makes: derived from SECRET_KEY (so a
+    staging copy with its own key never claims production's videos), not the key itself."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"stream-video-owner", hashlib.sha256).hexdigest()[:16]
+
+
+def _asset_id(video, tag):
+    """The asset id (a UUID) in the meta of a video this portal made, or None."""
     meta = video.get("meta") if isinstance(video.get("meta"), dict) else {}
+    if not isinstance(meta.get("portal"), str) or not hmac.compare_digest(meta["portal"], tag):
+        return None
     try:
         return str(uuid.UUID(meta.get("asset_id")))
     except (TypeError, ValueError, AttributeError):
@@ -40,7 +52,9 @@ def _asset_id(video):
 
 def orphans_among(videos):
     """The uids, among Stream `videos`, of the portal's videos that no asset uses (one query)."""
-    mine = {video["uid"]: _asset_id(video) for video in videos if video.get("uid") and _asset_id(video)}
+    tag = portal_tag()
+    mine = {video["uid"]: _asset_id(video, tag) for video in videos if isinstance(video.get("uid"), str)}
+    mine = {uid: asset_id for uid, asset_id in mine.items() if asset_id}
     if not mine:
         return []
     used = set(
