@@ -105,6 +105,15 @@ def test_direct_upload_needs_staff_and_a_file(app, staff):
         ("https:///a.mp4", "invalid_url"),
         ("https://example.org/" + "a" * 3000, "invalid_url"),
         (42, "invalid_url"),
+        ("https://127.0.0.1/a.mp4", "private_address"),
+        ("https://[::1]:8443/a.mp4", "private_address"),
+        ("https://169.254.169.254/latest/meta-data", "private_address"),
+        ("https://10.0.0.5/a.mp4", "private_address"),
+        ("https://[fd00::1]/a.mp4", "private_address"),
+        ("https://localhost/a.mp4", "private_address"),
+        ("https://nas.local/a.mp4", "private_address"),
+        ("https://files.corp.internal/a.mp4", "private_address"),
+        ("https://intranet/a.mp4", "private_address"),
     ],
 )
 def test_upload_from_url_takes_only_https(app, staff, url, code):
