@@ -1,5 +1,5 @@
-"""The job that applies a recorded Stream webhook, and its enqueueing: by a drain job the webhook
-schedules, and by the scheduled reconcile (`flask stream reconcile`) for anything left."""
+"""The jobs behind the Stream webhook: the drain (stores the inbox in the database and enqueues the
+apply jobs), the apply job of one delivery, and the scheduled reconcile for anything left."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.jobs import in_app_context
 from portal.jobs.notifications import enqueue_emails
 from portal.models import WebhookDelivery
-from portal.services import notifications, stream_events
+from portal.services import notifications, stream_events, webhook_inbox
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,6 @@ QUEUE = "webhooks"
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 JOB_TIMEOUT = 120
 FAILURE_TTL = 30 * 24 * 3600
-DRAIN_PENDING_KEY = "portal:webhooks:drain-pending"
-DRAIN_PENDING_SECONDS = 60
 DRAIN_BATCH = 1000
 
 
@@ -55,35 +53,29 @@ def enqueue_delivery(delivery_id):
     return True
 
 
-def schedule_delivery_jobs():
-    """After a delivery is committed: make sure a drain job (enqueue_new_deliveries) runs after now.
-
-    The webhook answers after this, so it is cheap: while a drain is already pending (under a burst
-    of deliveries, nearly always) it is one SET NX to Redis; the per-delivery apply jobs, with their
-    own retries, are enqueued by the drain in the worker. Correct without a lock because the drain
-    clears the flag before it reads the table: a delivery committed before that read is found by
-    it, and one committed after finds the flag clear and enqueues another drain. A flag whose drain
-    never got enqueued (Redis failed between the two calls) expires after DRAIN_PENDING_SECONDS,
-    and the scheduled reconcile enqueues what is left meanwhile.
-
-    Redis errors propagate: the webhook logs them (the delivery is recorded; the reconcile finds it).
-    """
-    redis = current_app.extensions["redis"]
-    if redis.connection.set(DRAIN_PENDING_KEY, 1, nx=True, ex=DRAIN_PENDING_SECONDS):
-        redis.queue(QUEUE).enqueue(
-            enqueue_new_deliveries,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            job_timeout=JOB_TIMEOUT,
-            failure_ttl=FAILURE_TTL,
-        )
+def enqueue_drain():
+    """Enqueue the drain job; the webhook calls this when its delivery raised the drain flag (see
+    portal/services/webhook_inbox.py). Redis errors propagate."""
+    current_app.extensions["redis"].queue(QUEUE).enqueue(
+        enqueue_new_deliveries,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        job_timeout=JOB_TIMEOUT,
+        failure_ttl=FAILURE_TTL,
+    )
 
 
 @in_app_context
 def enqueue_new_deliveries():
-    """RQ job (the drain): clear the pending flag, then enqueue the apply job of every delivery not
-    yet processed; returns the counts. See schedule_delivery_jobs."""
-    current_app.extensions["redis"].connection.delete(DRAIN_PENDING_KEY)
-    return enqueue_unprocessed_deliveries(older_than_seconds=0, limit=DRAIN_BATCH)
+    """RQ job (the drain): clear the drain flag, store the inbox in the database, then enqueue the
+    apply job of every delivery not yet processed; returns the counts.
+
+    The flag is cleared before the inbox is read: a delivery accepted before that is stored by
+    this drain, one accepted after raises the flag again and enqueues another drain.
+    """
+    connection = current_app.extensions["redis"].connection
+    connection.delete(webhook_inbox.DRAIN_PENDING_KEY)
+    stored = webhook_inbox.store_inbox(connection)
+    return {"stored": stored, **enqueue_unprocessed_deliveries(older_than_seconds=0, limit=DRAIN_BATCH)}
 
 
 def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
@@ -127,9 +119,10 @@ def apply_stream_webhook(delivery_id):
 
 @in_app_context
 def reconcile_stream(older_than_minutes=30):
-    """RQ job (scheduled in portal/jobs/schedule.py): enqueue unprocessed deliveries and ask Stream
-    about videos stuck in processing; one commit. Returns the counts."""
+    """RQ job (scheduled in portal/jobs/schedule.py): store the webhook inbox, enqueue unprocessed
+    deliveries and ask Stream about videos stuck in processing; one commit. Returns the counts."""
     try:
+        webhook_inbox.store_inbox(current_app.extensions["redis"].connection)
         queued = enqueue_unprocessed_deliveries()
     except RedisError as error:
         log.error("Reconcile: Redis unavailable, no delivery enqueued: %s", error)

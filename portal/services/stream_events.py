@@ -76,23 +76,34 @@ def _insert_delivery():
     return _INSERT_DELIVERY
 
 
-def record_delivery(raw_body, signature_time, video):
-    """Store the delivery, committed, unless the same one is already stored; returns (its id, True),
-    or (None, False) for a delivery already stored.
-
-    The one operation here that commits by itself: a single `INSERT ... ON CONFLICT (dedupe_key)
-    DO NOTHING RETURNING id` on a connection of its own in autocommit, so the webhook acknowledges
-    a durable row after one round trip to the database (a transaction would add BEGIN and COMMIT).
-    A concurrent duplicate inserts nothing. Core, not the ORM: the acknowledgement only needs the id.
-    """
-    values = {
+def _delivery_values(raw_body, signature_time, video, received_at):
+    return {
         "dedupe_key": dedupe_key(signature_time, raw_body),
         "video_uid": video["uid"],
         "state": video_state(video),
         "signature_time": int(signature_time),
         "body": bytes(raw_body).decode("utf-8"),
-        "received_at": datetime.now(UTC),
+        "received_at": received_at,
     }
+
+
+def insert_delivery(raw_body, signature_time, video, received_at):
+    """Insert the delivery in the session's transaction unless the same one is stored; its id, or
+    None for a delivery already stored. A concurrent duplicate inserts nothing and leaves the
+    transaction usable."""
+    values = _delivery_values(raw_body, signature_time, video, received_at)
+    return db.session.execute(_insert_delivery(), values).scalar()
+
+
+def record_delivery(raw_body, signature_time, video):
+    """Store the delivery, committed, unless the same one is already stored; returns (its id, True),
+    or (None, False) for a delivery already stored. The webhook's way when Redis is unreachable.
+
+    The one operation here that commits by itself: a single `INSERT ... ON CONFLICT (dedupe_key)
+    DO NOTHING RETURNING id` on a connection of its own in autocommit, one round trip to the
+    database (a transaction would add BEGIN and COMMIT).
+    """
+    values = _delivery_values(raw_body, signature_time, video, datetime.now(UTC))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         delivery_id = connection.execute(_insert_delivery(), values).scalar()
     return delivery_id, delivery_id is not None
