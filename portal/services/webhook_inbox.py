@@ -40,14 +40,15 @@ redis.call('RPUSH', KEYS[2], ARGV[2])
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 2 end
 return 1
 """
-_scripts = {}
+_accept_script = None
 
 
 def _script(connection):
-    script = _scripts.get(id(connection))
-    if script is None:
-        script = _scripts[id(connection)] = connection.register_script(_ACCEPT)
-    return script
+    """The accept script (EVALSHA, loaded on first use by each Redis); called with its client."""
+    global _accept_script
+    if _accept_script is None:
+        _accept_script = connection.register_script(_ACCEPT)
+    return _accept_script
 
 
 def accept(connection, raw_body, signature_time):
@@ -66,6 +67,7 @@ def accept(connection, raw_body, signature_time):
     outcome = _script(connection)(
         keys=[SEEN_PREFIX + key, INBOX_KEY, DRAIN_PENDING_KEY],
         args=[SEEN_SECONDS, entry, DRAIN_PENDING_SECONDS],
+        client=connection,
     )
     return {0: DUPLICATE, 1: ACCEPTED, 2: ACCEPTED_FIRST}[int(outcome)]
 
