@@ -114,6 +114,11 @@ def test_direct_upload_needs_staff_and_a_file(app, staff):
         ("https://nas.local/a.mp4", "private_address"),
         ("https://files.corp.internal/a.mp4", "private_address"),
         ("https://intranet/a.mp4", "private_address"),
+        ("https://127.1/a.mp4", "private_address"),
+        ("https://0x7f.0.0.1/a.mp4", "private_address"),
+        ("https://2130706433/a.mp4", "private_address"),
+        ("https://LOCALHOST./a.mp4", "private_address"),
+        ("https://[::ffff:127.0.0.1]/a.mp4", "private_address"),
     ],
 )
 def test_upload_from_url_takes_only_https(app, staff, url, code):

@@ -1,6 +1,7 @@
 """Checking the https URL Stream is asked to copy a video from."""
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from .errors import UploadError
@@ -15,11 +16,15 @@ def private_host(host):
     """True for a host Stream cannot fetch from the internet: a loopback, private, link-local or
     otherwise non-public IP literal, or a local-only name. (A public name that resolves to a private
     address is Stream's to refuse: it fetches, not the portal.)"""
+    name = host.rstrip(".").lower()
     try:
-        return not ipaddress.ip_address(host).is_global
+        return not ipaddress.ip_address(name).is_global
     except ValueError:
         pass
-    name = host.rstrip(".").lower()
+    try:  # the shorthand forms resolvers still read as IPv4: 127.1, 0x7f.0.0.1, 2130706433
+        return not ipaddress.IPv4Address(socket.inet_aton(name)).is_global
+    except OSError:
+        pass
     return "." not in name or any(name == local or name.endswith("." + local) for local in LOCAL_NAMES)
 
 
