@@ -225,6 +225,25 @@ def test_an_unreadable_inbox_entry_is_dropped_not_retried_forever(app, client, c
     assert any("unreadable webhook inbox entry" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"key":"k","time":Infinity,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":1e30,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":-1,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":1,"received":5,"body":"{\\"uid\\":\\"a\\"}"}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["infinite_time", "huge_time", "negative_time", "numeric_received", "deeply_nested"],
+)
+def test_a_poison_inbox_entry_does_not_block_the_deliveries_behind_it(app, client, entry, caplog):
+    app.extensions["redis"].connection.rpush(webhook_inbox.INBOX_KEY, entry)
+    post_signed(client, video_body())
+    assert drain(app)["stored"] == 1
+    assert inbox_count(app) == 0 and delivery_count() == 1
+    assert any("unreadable webhook inbox entry" in r.getMessage() for r in caplog.records)
+
+
 def test_a_worker_applies_a_burst_end_to_end(app, client, make_asset):
     assets = [make_asset(uid=f"{n:032x}")[0] for n in range(3)]
     for n in range(3):
