@@ -200,6 +200,17 @@ def test_a_burst_of_deliveries_schedules_one_drain_which_stores_and_enqueues_the
     assert f"stream-webhook-{latest_delivery().id}" in queue.job_ids
 
 
+def test_the_drain_goes_ahead_of_a_backlog_of_apply_jobs(app, client):
+    """Acknowledged deliveries reach the database first: a burst's apply jobs (and their retries)
+    must not hold the next drain back while the inbox is the only copy."""
+    for n in range(5):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    drain(app)
+    post_signed(client, video_body(uid="f" * 32))
+    first = Job.fetch(webhook_queue(app).job_ids[0], connection=webhook_queue(app).connection)
+    assert first.func_name == "portal.jobs.webhooks.enqueue_new_deliveries"
+
+
 def test_a_worker_killed_between_commit_and_trim_stores_nothing_twice(app, client, monkeypatch):
     for n in range(3):
         post_signed(client, video_body(uid=f"{n:032x}"))
