@@ -129,6 +129,8 @@ def test_direct_upload_needs_staff_and_a_file(app, staff):
         ("https://[::127.0.0.1]/a.mp4", "private_address"),
         ("https://[2002:7f00:1::]/a.mp4", "private_address"),
         ("https://[64:ff9b::10.0.0.5]/a.mp4", "private_address"),
+        ("https://%00/a.mp4", "private_address"),
+        ("https://a%00b.example.org/a.mp4", "private_address"),
     ],
 )
 def test_upload_from_url_takes_only_https(app, staff, url, code):

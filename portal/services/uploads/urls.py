@@ -30,6 +30,8 @@ def _host_name(host):
     """The host as a resolver reads it: percent-decoded, IDNA-mapped (fullwidth letters and dots
     such as U+FF0E or U+3002 become ASCII), lower case, without trailing dots; None if it cannot be."""
     name = unquote(host).rstrip(".").lower()
+    if CONTROL.search(name) or " " in name:
+        return None  # no resolver reads %00 or %20
     try:
         ipaddress.ip_address(name)
         return name  # an IPv6 literal, not a name
@@ -57,7 +59,7 @@ def private_host(host):
         pass
     try:  # the shorthand forms resolvers still read as IPv4: 127.1, 0x7f.0.0.1, 2130706433
         return not ipaddress.IPv4Address(socket.inet_aton(name)).is_global
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         pass
     return "." not in name or any(name == local or name.endswith("." + local) for local in LOCAL_NAMES)
 
