@@ -211,21 +211,37 @@ def test_the_drain_goes_ahead_of_a_backlog_of_apply_jobs(app, client):
     assert first.func_name == "portal.jobs.webhooks.enqueue_new_deliveries"
 
 
-def test_a_worker_killed_between_commit_and_trim_stores_nothing_twice(app, client, monkeypatch):
+def test_a_worker_killed_between_commit_and_removal_stores_nothing_twice(app, client, monkeypatch):
     for n in range(3):
         post_signed(client, video_body(uid=f"{n:032x}"))
-    connection = app.extensions["redis"].connection
 
     def killed(*args):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(type(connection), "ltrim", killed)  # dies after the commit, before the trim
+    monkeypatch.setattr(webhook_inbox, "_remove", killed)  # dies after the commit, before the removal
     with pytest.raises(SystemExit):
         drain(app)
     monkeypatch.undo()
     assert delivery_count() == 3 and inbox_count(app) == 3
     assert enqueue_new_deliveries()["stored"] == 3  # read again: inserts nothing
     assert delivery_count() == 3 and inbox_count(app) == 0
+
+
+def test_two_drains_at_once_store_each_delivery_once_and_lose_none(app, client, monkeypatch):
+    for n in range(4):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    connection = app.extensions["redis"].connection
+    real_remove = webhook_inbox._remove
+
+    def a_second_drain_runs_meanwhile(conn, entries):
+        monkeypatch.setattr(webhook_inbox, "_remove", real_remove)
+        post_signed(client, video_body(uid="e" * 32))  # arrives while both drains run
+        assert webhook_inbox.store_inbox(conn) == 5  # the other drain: the same four, and the new one
+        real_remove(conn, entries)
+
+    monkeypatch.setattr(webhook_inbox, "_remove", a_second_drain_runs_meanwhile)
+    assert webhook_inbox.store_inbox(connection) == 4
+    assert delivery_count() == 5 and inbox_count(app) == 0
 
 
 def test_an_unreadable_inbox_entry_is_dropped_not_retried_forever(app, client, caplog):

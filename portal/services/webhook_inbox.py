@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 INBOX_KEY = "portal:webhooks:inbox"
 SEEN_PREFIX = "portal:webhooks:seen:"
 DRAIN_PENDING_KEY = "portal:webhooks:drain-pending"
-STORE_LOCK_KEY = "portal:webhooks:store-lock"
 SEEN_SECONDS = 3600
 DRAIN_PENDING_SECONDS = 60
 STORE_BATCH = 200
@@ -93,20 +92,29 @@ def _stored(entry):
     return True
 
 
+def _remove(connection, entries):
+    """Take these entries out of the inbox, by value: entries other drains stored or others added
+    meanwhile are left alone."""
+    with connection.pipeline(transaction=False) as pipe:
+        for entry in entries:
+            pipe.lrem(INBOX_KEY, 1, entry)
+        pipe.execute()
+
+
 def store_inbox(connection, batch=STORE_BATCH):
     """Move the inbox into the database, oldest first, one committed batch at a time; returns how
-    many entries were stored.
+    many entries were read.
 
-    One store at a time (a Redis lock): each batch is read, inserted and committed, and only then
-    trimmed from the inbox, so a worker killed in between stores the batch again (inserting nothing
-    the second time). Call with the drain flag already cleared.
+    Each batch is read, inserted and committed, and only then removed from the inbox, so a worker
+    killed in between stores the batch again, inserting nothing the second time. Two drains at once
+    may read the same batch: both insert (the second inserts nothing), both remove (the second
+    removes nothing). Call with the drain flag already cleared.
     """
     stored = 0
-    with connection.lock(STORE_LOCK_KEY, timeout=300, blocking_timeout=60):
-        while entries := connection.lrange(INBOX_KEY, 0, batch - 1):
-            stored += sum(_stored(entry) for entry in entries)
-            db.session.commit()
-            connection.ltrim(INBOX_KEY, len(entries), -1)
+    while entries := connection.lrange(INBOX_KEY, 0, batch - 1):
+        stored += sum(_stored(entry) for entry in entries)
+        db.session.commit()
+        _remove(connection, entries)
     return stored
 
 
