@@ -138,6 +138,7 @@ def test_deliveries_show_their_result_and_refused_ones_are_counted(app, client, 
     )
     client.post(URL, data=body, headers={"Webhook-Signature": "garbage"})
     client.post(URL, data=b"nope", headers={"Webhook-Signature": signature_header(b"nope", SECRET)})
+    client.post(URL, data=body, headers={"Webhook-Signature": signature_header(body, SECRET)})  # accepted
     counts = refused_counts(app.extensions["redis"].connection)
     assert (
         counts["bad_signature"],
@@ -153,6 +154,7 @@ def test_deliveries_show_their_result_and_refused_ones_are_counted(app, client, 
     html = admin_client.get("/admin/operations").get_data(as_text=True)
     for shown in ("applied", "unchanged", "unknown video", "waiting", "1 bad signature", "1 stale timestamp"):
         assert shown in html
+    assert "waiting to be stored by the worker: 1." in html
 
 
 def test_stuck_assets_are_listed_with_their_age(app, admin_client):
@@ -200,3 +202,18 @@ def test_uploads_in_flight_and_their_disk(app, admin_client):
 def test_the_page_works_with_no_upload_dir_and_nothing_to_show(app, admin_client):
     html = admin_client.get("/admin/operations").get_data(as_text=True)
     assert "No failed jobs." in html and "Nothing is stuck." in html and "0 upload folders" in html
+
+
+def test_the_page_still_shows_the_database_side_when_redis_is_down(app, admin_client):
+    from portal.redis_runtime import RedisServices
+
+    db.session.add(WebhookDelivery(dedupe_key="k" * 64, video_uid="abc", body="{}", signature_time=1))
+    db.session.commit()
+    app.extensions["redis"] = RedisServices(
+        {"REDIS_URL": "redis://127.0.0.1:1/0", "RQ_QUEUES": app.config["RQ_QUEUES"]}
+    )
+    response = admin_client.get("/admin/operations")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Redis is unreachable" in html
+    assert "abc" in html  # the deliveries recorded in the database are still listed
