@@ -116,7 +116,9 @@ class Config:
     # Sign-in throttling (Flask-Limiter on the portal's Redis; see portal/auth/throttle.py). One budget
     # for /login and /api/auth/login. Moving windows: guessing slows to a trickle, never a lockout.
     RATELIMIT_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    # Off: the X-RateLimit-* headers cost every limited request a Redis round trip; a 429 still says
+    # Retry-After (portal/errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_STRATEGY = "moving-window"
     # Fail closed: when Redis cannot be reached the limiter raises and sign-in answers 503 (see
     # portal/errors.py). Per-process memory would restart every count from zero in each process (and

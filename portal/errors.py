@@ -1,7 +1,9 @@
 """Errors in one place: friendly pages for people, `{"error": {...}}` JSON under /api."""
 
 import logging
+import math
 import re
+import time
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -9,7 +11,7 @@ from limits.errors import StorageError
 from redis import RedisError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +78,28 @@ def handle_unavailable(error):
     return body, status, {"Retry-After": "5"}
 
 
+def rate_limit_retry_after():
+    """Seconds until the limit this request broke lets the next one in, or None.
+
+    Flask-Limiter's own headers are off (RATELIMIT_HEADERS_ENABLED): they cost every limited
+    request one more round trip to Redis; only a refusal needs to say when to come back.
+    """
+    try:
+        current = limiter.current_limit
+        return max(1, math.ceil(current.reset_at - time.time())) if current else None
+    except Exception:  # the storage failed after refusing: say nothing rather than fail the 429
+        log.warning("Could not read the rate limit's reset time", exc_info=True)
+        return None
+
+
 def handle_http_exception(error):
     """Any werkzeug HTTP error (404, 405, 413, 429...)."""
     if isinstance(getattr(error, "original_exception", None), UNAVAILABLE):
         return handle_unavailable(error.original_exception)  # raised while finishing the response
     headers = {k: v for k, v in error.get_headers() if k != "Content-Type"} if error.code == 405 else {}
-    retry_after = getattr(error, "retry_after", None)
+    retry_after = getattr(error, "retry_after", None) or (
+        rate_limit_retry_after() if error.code == 429 else None
+    )
     if retry_after:
         headers["Retry-After"] = str(retry_after)
     if is_api_request():
