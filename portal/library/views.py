@@ -190,6 +190,7 @@ def watch(asset_id):
                 lifetime,
                 start_time=start,
                 caption_language=caption,
+                reuse_seconds=config["WATCH_TOKEN_REUSE_SECONDS"],
             )
         except playback.PlaybackUnavailable:
             log.exception("cannot sign playback for asset %s", asset.id)
