@@ -10,7 +10,7 @@ from markupsafe import Markup
 from portal.auth.session import unauthorized
 from portal.library import bp
 from portal.models import MediaType
-from portal.services.media import access, facets, grid_cache, library, playback, watching
+from portal.services.media import access, details, facets, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _related(user, asset):
 def watch(asset_id):
     """The watch page: the signed Stream player for who may play it, a locked panel for the rest."""
     config, user = current_app.config, viewer()
-    asset = library.find_asset(asset_id, with_details=True)
+    asset = details.video_details(asset_id)
     decision = access.visibility(user, asset)
     if not decision.visible:
         abort(404)
@@ -163,7 +163,7 @@ def watch(asset_id):
         "asset": asset,
         "decision": decision,
         "tags": asset.tags,
-        "entity_title": library.entity_title(asset.entity_type, asset.entity_id),
+        "entity_title": asset.entity_title,
         "links": card_links(),
     }
     if decision.locked:
