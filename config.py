@@ -214,6 +214,10 @@ class Config:
     FOLLOW_PROCESSING_INTERVALS = (30, 60, 120, 240, 300)
     FOLLOW_PROCESSING_CHECKS = 40
     PROCESSING_SWEEP_SECONDS = 300
+    # Stream videos the portal made whose asset is gone (deleted during its upload, or replaced by a
+    # fresh Stream upload) are deleted from Stream once older than the grace, by a periodic job.
+    STREAM_ORPHAN_SWEEP_SECONDS = _env_int("STREAM_ORPHAN_SWEEP_SECONDS", 6 * 3600)
+    STREAM_ORPHAN_GRACE_SECONDS = _env_int("STREAM_ORPHAN_GRACE_SECONDS", 3600)
     # The operations page lists uploading/processing assets unchanged for longer than this.
     OPERATIONS_STUCK_MINUTES = _env_int("OPERATIONS_STUCK_MINUTES", 15)
 

@@ -117,7 +117,7 @@ def test_the_check_catches_an_import_up_the_layers(module, source):
         ("portal.services.stream_events", "from portal.auth.access import bearer_token"),
         ("portal.jobs.webhooks", "from portal.services import stream_events"),
         ("portal.jobs.webhooks", "from portal.extensions import db"),
-        ("portal.webhooks.views", "from portal.jobs.webhooks import enqueue_delivery"),
+        ("portal.webhooks.views", "from portal.jobs.webhooks import schedule_delivery_jobs"),
     ],
 )
 def test_imports_down_the_layers_are_allowed(module, source):

@@ -138,6 +138,7 @@ def test_deliveries_show_their_result_and_refused_ones_are_counted(app, client, 
     )
     client.post(URL, data=body, headers={"Webhook-Signature": "garbage"})
     client.post(URL, data=b"nope", headers={"Webhook-Signature": signature_header(b"nope", SECRET)})
+    client.post(URL, data=body, headers={"Webhook-Signature": signature_header(body, SECRET)})  # accepted
     counts = refused_counts(app.extensions["redis"].connection)
     assert (
         counts["bad_signature"],
@@ -153,6 +154,7 @@ def test_deliveries_show_their_result_and_refused_ones_are_counted(app, client, 
     html = admin_client.get("/admin/operations").get_data(as_text=True)
     for shown in ("applied", "unchanged", "unknown video", "waiting", "1 bad signature", "1 stale timestamp"):
         assert shown in html
+    assert "waiting to be stored by the worker: 1." in html
 
 
 def test_stuck_assets_are_listed_with_their_age(app, admin_client):

@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event, func, select
 
 from portal.extensions import db
-from portal.jobs.webhooks import apply_stream_webhook
+from portal.jobs.webhooks import apply_stream_webhook, enqueue_new_deliveries
 from portal.models import (
     EntityType,
     MediaAsset,
@@ -22,6 +22,7 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.redis_runtime import RedisServices
+from portal.services import webhook_inbox
 from portal.services.stream import get_client, reset_client
 from portal.services.stream.webhooks import signature_header
 from portal.services.stream_events import dedupe_key
@@ -60,6 +61,25 @@ def post_signed(client, body, secret=SECRET, timestamp=None, header=None):
 
 def webhook_queue(app):
     return app.extensions["redis"].queue("webhooks")
+
+
+def drain(app):
+    """Run the one pending drain job the webhook scheduled, here, leaving the apply jobs it enqueues."""
+    queue = webhook_queue(app)
+    drains = [
+        job for job in queue.get_jobs() if job.func_name == "portal.jobs.webhooks.enqueue_new_deliveries"
+    ]
+    assert len(drains) == 1, queue.job_ids
+    queue.remove(drains[0])
+    return enqueue_new_deliveries()
+
+
+def inbox_count(app):
+    return webhook_inbox.waiting(app.extensions["redis"].connection)
+
+
+def latest_delivery():
+    return db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc())).first()
 
 
 def run_worker(app):
@@ -106,25 +126,27 @@ def assert_rejected(app, response, status, code):
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == code
     assert response.get_json()["error"]["message"]
-    assert delivery_count() == 0
+    assert delivery_count() == 0 and inbox_count(app) == 0
     assert webhook_queue(app).count == 0
 
 
 # -- C1: accepted, recorded, enqueued -------------------------------------------------------------
 
 
-def test_valid_delivery_is_recorded_and_enqueued_with_retry(app, client):
+def test_valid_delivery_is_acknowledged_from_the_inbox_then_stored_and_enqueued_with_retry(app, client):
     body = video_body()
     now = int(time.time())
     response = post_signed(client, body, timestamp=now)
-    assert response.status_code == 200
-    data = response.get_json()
-    assert data["status"] == "accepted"
-    delivery = db.session.get(WebhookDelivery, data["delivery_id"])
+    assert response.status_code == 200 and response.get_json() == {"status": "accepted"}
+    assert inbox_count(app) == 1 and delivery_count() == 0  # acknowledged once Redis holds it
+
+    assert drain(app) == {"stored": 1, "enqueued": 1, "already_queued": 0}
+    assert inbox_count(app) == 0
+    delivery = latest_delivery()
     assert (delivery.video_uid, delivery.state, delivery.signature_time) == (UID, "ready", now)
     assert delivery.body.encode() == body and delivery.processed_at is None
     assert delivery.dedupe_key == dedupe_key(now, body)
-
+    assert abs((delivery.received_at.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 60
     queue = webhook_queue(app)
     assert queue.job_ids == [f"stream-webhook-{delivery.id}"]
     job = Job.fetch(queue.job_ids[0], connection=queue.connection)
@@ -134,7 +156,7 @@ def test_valid_delivery_is_recorded_and_enqueued_with_retry(app, client):
     assert job.failure_ttl == 30 * 24 * 3600
 
 
-def test_endpoint_sql_statements_do_not_grow_with_assets(app, client, make_asset):
+def test_acknowledging_touches_no_table_and_storing_does_not_grow_with_assets(app, client, make_asset):
     statements = []
 
     def count(*args):
@@ -142,22 +164,90 @@ def test_endpoint_sql_statements_do_not_grow_with_assets(app, client, make_asset
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        assert post_signed(client, video_body(modified="a")).status_code == 200
+        for n in range(3):
+            assert post_signed(client, video_body(modified=str(n))).status_code == 200
+        acknowledging = list(statements)
+        drain(app)
         few = len(statements)
         for n in range(30):
             make_asset(uid=f"uid-{n}")
         statements.clear()
-        assert post_signed(client, video_body(modified="b")).status_code == 200
+        for n in range(3):
+            post_signed(client, video_body(modified=f"b{n}"))
+        drain(app)
         many = len(statements)
-        statements.clear()
-        now = int(time.time())
-        post_signed(client, video_body(modified="c"), timestamp=now)
-        duplicate = post_signed(client, video_body(modified="c"), timestamp=now)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert duplicate.get_json() == {"status": "duplicate"}
-    assert few == many <= 3  # savepoint, insert, release: nothing about assets
-    assert len(statements) <= 6 and not any("media_assets" in s for s in statements), statements
+    assert acknowledging == []
+    assert few == many and not any("media_assets" in s for s in statements), statements
+
+
+def test_a_burst_of_deliveries_schedules_one_drain_which_stores_and_enqueues_them_all(app, client):
+    for n in range(5):
+        assert post_signed(client, video_body(uid=f"{n:032x}")).get_json()["status"] == "accepted"
+    queue = webhook_queue(app)
+    assert len(queue.job_ids) == 1  # one drain for the burst, not five jobs
+    flag = app.extensions["redis"].connection.ttl(webhook_inbox.DRAIN_PENDING_KEY)
+    assert 0 < flag <= 60  # a flag whose drain was lost expires
+    assert drain(app) == {"stored": 5, "enqueued": 5, "already_queued": 0}
+    ids = [d.id for d in db.session.scalars(select(WebhookDelivery))]
+    assert sorted(queue.job_ids) == sorted(f"stream-webhook-{i}" for i in ids)
+
+    # The drain cleared its flag before reading: the next delivery schedules a new drain, which
+    # stores and enqueues only the new one (the five are still queued).
+    post_signed(client, video_body(uid="f" * 32))
+    assert drain(app) == {"stored": 1, "enqueued": 1, "already_queued": 5}
+    assert f"stream-webhook-{latest_delivery().id}" in queue.job_ids
+
+
+def test_a_worker_killed_between_commit_and_removal_stores_nothing_twice(app, client, monkeypatch):
+    for n in range(3):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+
+    def killed(*args):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(webhook_inbox, "_remove", killed)  # dies after the commit, before the removal
+    with pytest.raises(SystemExit):
+        drain(app)
+    monkeypatch.undo()
+    assert delivery_count() == 3 and inbox_count(app) == 3
+    assert enqueue_new_deliveries()["stored"] == 3  # read again: inserts nothing
+    assert delivery_count() == 3 and inbox_count(app) == 0
+
+
+def test_two_drains_at_once_store_each_delivery_once_and_lose_none(app, client, monkeypatch):
+    for n in range(4):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    connection = app.extensions["redis"].connection
+    real_remove = webhook_inbox._remove
+
+    def a_second_drain_runs_meanwhile(conn, entries):
+        monkeypatch.setattr(webhook_inbox, "_remove", real_remove)
+        post_signed(client, video_body(uid="e" * 32))  # arrives while both drains run
+        assert webhook_inbox.store_inbox(conn) == 5  # the other drain: the same four, and the new one
+        real_remove(conn, entries)
+
+    monkeypatch.setattr(webhook_inbox, "_remove", a_second_drain_runs_meanwhile)
+    assert webhook_inbox.store_inbox(connection) == 4
+    assert delivery_count() == 5 and inbox_count(app) == 0
+
+
+def test_an_unreadable_inbox_entry_is_dropped_not_retried_forever(app, client, caplog):
+    post_signed(client, video_body())
+    app.extensions["redis"].connection.lpush(webhook_inbox.INBOX_KEY, b"not json")
+    assert drain(app)["stored"] == 1
+    assert inbox_count(app) == 0 and delivery_count() == 1
+    assert any("unreadable webhook inbox entry" in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_applies_a_burst_end_to_end(app, client, make_asset):
+    assets = [make_asset(uid=f"{n:032x}")[0] for n in range(3)]
+    for n in range(3):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    run_worker(app)  # the drain, then the apply jobs it enqueued, in one burst
+    assert all(db.session.get(MediaAsset, a.id).status == MediaAssetStatus.READY for a in assets)
+    assert all(d.processed_at for d in db.session.scalars(select(WebhookDelivery)))
 
 
 # -- C2–C4: every rejection is a 4xx/503 JSON error, with nothing stored or enqueued --------------
@@ -241,7 +331,7 @@ def test_a_malformed_signing_key_does_not_stop_webhooks(app_factory):
             get_client()
         response = post_signed(app.test_client(), video_body())
         assert response.status_code == 200 and response.get_json()["status"] == "accepted"
-        assert delivery_count() == 1 and webhook_queue(app).count == 1
+        assert inbox_count(app) == 1 and webhook_queue(app).count == 1
 
 
 @pytest.mark.parametrize(
@@ -300,18 +390,34 @@ def test_replayed_delivery_is_recorded_and_enqueued_once(app, client):
     second = post_signed(client, body, timestamp=now)
     assert first.get_json()["status"] == "accepted"
     assert second.status_code == 200 and second.get_json() == {"status": "duplicate"}
+    assert inbox_count(app) == 1
+    assert drain(app) == {"stored": 1, "enqueued": 1, "already_queued": 0}
     assert delivery_count() == 1
-    assert webhook_queue(app).job_ids == [f"stream-webhook-{first.get_json()['delivery_id']}"]
+    assert webhook_queue(app).job_ids == [f"stream-webhook-{latest_delivery().id}"]
+
+
+def test_a_replay_redis_forgot_is_still_stored_once(app, client):
+    body, now = video_body(), int(time.time())
+    post_signed(client, body, timestamp=now)
+    drain(app)
+    connection = app.extensions["redis"].connection
+    connection.delete(*connection.keys(webhook_inbox.SEEN_PREFIX + "*"))  # e.g. Redis lost its data
+    assert post_signed(client, body, timestamp=now).get_json() == {"status": "accepted"}
+    assert drain(app) == {"stored": 1, "enqueued": 0, "already_queued": 1}
+    assert delivery_count() == 1  # the database's unique key is the last guard
 
 
 def test_redis_down_still_answers_200_and_keeps_the_delivery(app, client, caplog):
     app.extensions["redis"] = RedisServices(
         {"REDIS_URL": "redis://127.0.0.1:1/0", "RQ_QUEUES": app.config["RQ_QUEUES"]}
     )
-    response = post_signed(client, video_body())
+    body, now = video_body(), int(time.time())
+    response = post_signed(client, body, timestamp=now)
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
-    assert delivery_count() == 1
+    assert delivery_count() == 1  # recorded in the database instead
     assert any(r.levelname == "ERROR" and "not enqueued" in r.getMessage() for r in caplog.records)
+    assert post_signed(client, body, timestamp=now).get_json() == {"status": "duplicate"}
+    assert delivery_count() == 1
 
 
 # -- C6/C7 through the endpoint and a real worker ---------------------------------------------------
@@ -353,8 +459,9 @@ def test_ready_twice_changes_nothing_the_second_time(app, client, make_asset):
     body = video_body()
     post_signed(client, body, timestamp=int(time.time()))
     post_signed(client, body, timestamp=int(time.time()) - 1)  # a resend: new time, same video
-    assert delivery_count() == 2
+    assert inbox_count(app) == 2
     run_worker(app)
+    assert delivery_count() == 2
     assert db.session.get(MediaAsset, asset.id).status == MediaAssetStatus.READY
     queue = webhook_queue(app)
     results = sorted(
@@ -368,7 +475,7 @@ def test_a_webhook_that_beats_its_asset_is_retried_until_the_asset_exists(app, c
     response = post_signed(client, video_body(uid="c" * 32))
     assert response.status_code == 200
     run_worker(app)
-    delivery_id = response.get_json()["delivery_id"]
+    delivery_id = latest_delivery().id
     job = Job.fetch(f"stream-webhook-{delivery_id}", connection=webhook_queue(app).connection)
     assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 4
     assert db.session.get(WebhookDelivery, delivery_id).processed_at is None
@@ -383,7 +490,8 @@ def test_a_webhook_that_beats_its_asset_is_retried_until_the_asset_exists(app, c
 def test_an_old_delivery_for_an_unknown_uid_finishes_with_a_warning(app, client, caplog):
     response = post_signed(client, video_body(uid="not-ours"))
     assert response.status_code == 200
-    delivery = db.session.get(WebhookDelivery, response.get_json()["delivery_id"])
+    drain(app)
+    delivery = latest_delivery()
     delivery.received_at = datetime.now(UTC) - timedelta(minutes=25)
     db.session.commit()
     run_worker(app)
@@ -459,16 +567,16 @@ def test_emulator_webhook_reaches_the_portal_and_the_worker_applies_it(
     db.session.commit()
     asset_id, session_id = asset.id, session.id
 
-    delivery = wait_for_delivery(video["uid"])
-    assert delivery.state == "ready" and delivery.processed_at is None
     sent = []
-    for _ in range(100):  # the emulator notes the answer's status just after the portal has stored the row
+    for _ in range(1200):  # the emulator notes the status once the portal has answered
         sent = [d for d in emulator.emulator.webhooks.deliveries() if d["videoUid"] == video["uid"]]
-        if sent and sent[-1]["statusCode"] is not None:
+        if sent and sent[-1]["statusCode"] is not None and sent[-1]["state"] in ("ready", "error"):
             break
         time.sleep(0.05)
     assert sent and sent[-1]["statusCode"] == 200
-    run_worker(live_app)
+    run_worker(live_app)  # the drain stores the inbox, then the apply job runs
+    delivery = wait_for_delivery(video["uid"])
+    assert delivery.state == "ready"
 
     db.session.rollback()
     asset, session = db.session.get(MediaAsset, asset_id), db.session.get(TrainingSession, session_id)

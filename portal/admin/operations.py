@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 
 from portal.admin import bp
 from portal.auth.access import admin_required
-from portal.services import operations
+from portal.services import operations, webhook_inbox
 from portal.webhooks.refusals import refused_counts
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
@@ -32,6 +32,7 @@ def operations_page():
         failed=operations.failed_jobs(connection, names),
         deliveries=operations.recent_deliveries(),
         refused=refused_counts(connection, days=7),
+        inbox=webhook_inbox.waiting(connection),
         stuck=operations.stuck_assets(timedelta(minutes=config["OPERATIONS_STUCK_MINUTES"])),
         stuck_minutes=config["OPERATIONS_STUCK_MINUTES"],
         uploads=uploads,

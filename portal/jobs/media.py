@@ -1,4 +1,5 @@
-"""Jobs that finish what a Stream outage interrupted: requireSignedURLs changes and deletions."""
+"""Jobs that finish what a Stream outage interrupted (requireSignedURLs changes and deletions), and
+the removal of Stream videos no asset uses."""
 
 import logging
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.jobs import in_app_context
 from portal.models import MediaAsset
+from portal.services import stream_orphans
 from portal.services.media import deletion, editing
 
 log = logging.getLogger(__name__)
@@ -91,3 +93,11 @@ def requeue_unfinished():
     for asset_id in deleting:
         enqueue_deletion(asset_id)
     return {"access": len(pending), "deletions": len(deleting)}
+
+
+@in_app_context
+def remove_stream_orphans():
+    """Scheduled job: delete the portal's Stream videos no asset uses (portal/services/stream_orphans.py)."""
+    counts = stream_orphans.remove_orphans()
+    db.session.rollback()  # read only
+    return counts

@@ -46,6 +46,8 @@ SCHEDULE = [
     PeriodicJob(refresh_default_analytics, "default", interval=Config.ANALYTICS_REFRESH_SECONDS),
     # Media management: Stream changes and deletions whose retry jobs Redis may have lost.
     PeriodicJob(media.requeue_unfinished, media.QUEUE, interval=media.REQUEUE_INTERVAL),
+    # Stream videos made by the portal that no asset uses any more (they cost storage).
+    PeriodicJob(media.remove_stream_orphans, media.QUEUE, interval=Config.STREAM_ORPHAN_SWEEP_SECONDS),
 ]
 
 

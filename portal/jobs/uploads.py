@@ -15,6 +15,7 @@ from portal.jobs.processing import follow_processing
 from portal.models import MediaAsset, MediaAssetStatus
 from portal.services.stream import get_client
 from portal.services.stream.errors import StreamError
+from portal.services.stream_orphans import portal_tag
 from portal.services.uploads import get_upload_service, requires_signed_urls
 from portal.services.uploads.push import ChunkReader, resume_offset, send_chunks
 
@@ -65,12 +66,13 @@ def enqueue_copy(asset_id):
 
 
 def stream_metadata(asset):
-    """What every Stream upload of the portal carries: name, signed URLs unless public, max duration."""
+    """What every Stream upload of the portal carries: name, signed URLs unless public, max duration,
+    and the asset and portal it belongs to (portal/services/stream_orphans.py)."""
     fields = {
         "name": asset.title,
         "require_signed_urls": requires_signed_urls(asset),
         "max_duration_seconds": int(current_app.config["STREAM_MAX_DURATION_SECONDS"]),
-        "meta": {"asset_id": asset.id},
+        "meta": {"asset_id": asset.id, "portal": portal_tag()},
     }
     if asset.created_by:
         fields["creator"] = str(asset.created_by)

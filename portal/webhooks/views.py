@@ -1,4 +1,5 @@
-"""Stream's webhook route: verify the signature, record the delivery, enqueue, 200."""
+"""Stream's webhook route: verify the signature, put the delivery in the inbox (Redis; the database
+when Redis is down), 200. The `webhooks` worker stores and applies it."""
 
 import logging
 import time
@@ -8,9 +9,8 @@ from redis import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.errors import APIError
-from portal.extensions import db
-from portal.jobs.webhooks import enqueue_delivery
-from portal.services import stream_events
+from portal.jobs.webhooks import enqueue_drain
+from portal.services import stream_events, webhook_inbox
 from portal.services.stream.webhooks import (
     TOLERANCE_SECONDS,
     parse_signature_header,
@@ -78,7 +78,7 @@ def cloudflare_stream():
                 "Webhook-Signature must look like time=<unix seconds>,sig1=<64 hex digits>.",
             ),
         )
-    if not verify_webhook_signature(raw, header, secret):
+    if not verify_webhook_signature(raw, header, secret, parsed=parsed):
         log.warning("Stream webhook with a bad signature or a timestamp outside ±300 s (time=%s)", parsed[0])
         stale = abs(time.time() - parsed[0]) > TOLERANCE_SECONDS
         refuse(
@@ -89,17 +89,33 @@ def cloudflare_stream():
         video = stream_events.parse_payload(raw)
     except stream_events.InvalidPayload as error:
         refuse("invalid_payload", APIError(400, "invalid_payload", str(error)))
-    delivery_id, created = stream_events.record_delivery(raw, parsed[0], video)
-    db.session.commit()
-    if not created:
-        return jsonify(status="duplicate")
     try:
-        enqueue_delivery(delivery_id)
+        outcome = webhook_inbox.accept(current_app.extensions["redis"].connection, raw, parsed[0])
     except RedisError:
+        return record_without_redis(raw, parsed[0], video)
+    if outcome == webhook_inbox.DUPLICATE:
+        return jsonify(status="duplicate")
+    if outcome == webhook_inbox.ACCEPTED_FIRST:
+        try:
+            enqueue_drain()
+        except RedisError:
+            log.error(
+                "Stream webhook in the inbox, but its drain job could not be enqueued; "
+                "the scheduled reconcile stores it",
+                exc_info=True,
+            )
+    return jsonify(status="accepted")
+
+
+def record_without_redis(raw, signature_time, video):
+    """Redis is unreachable: record the delivery in the database (committed) and answer; the
+    scheduled reconcile enqueues its apply job once Redis is back."""
+    delivery_id, created = stream_events.record_delivery(raw, signature_time, video)
+    if created:
         log.error(
             "Stream webhook %s recorded but not enqueued (Redis unavailable); "
             "`flask stream reconcile` will enqueue it",
             delivery_id,
             exc_info=True,
         )
-    return jsonify(status="accepted", delivery_id=delivery_id)
+    return jsonify(status="accepted" if created else "duplicate")

@@ -2,10 +2,12 @@
 
 import hashlib
 import hmac
+import re
 import time
 
 TOLERANCE_SECONDS = 300
 MAX_TIME_DIGITS = 12  # unix seconds; longer values would overflow the float comparison with now
+HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def parse_signature_header(header):
@@ -28,7 +30,7 @@ def parse_signature_header(header):
                 return None
             timestamp = int(value)
         elif key == "sig1":
-            if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+            if not HEX_SIGNATURE.fullmatch(value):
                 return None
             signatures.append(value.lower())
     if timestamp is None or not signatures:
@@ -50,16 +52,16 @@ def signature_header(payload, secret, timestamp=None):
 
 
 def verify_webhook_signature(
-    payload, signature_header, webhook_secret, now=None, tolerance=TOLERANCE_SECONDS
+    payload, signature_header, webhook_secret, now=None, tolerance=TOLERANCE_SECONDS, parsed=None
 ):
     """True only for an untampered raw body, signed with the secret, within ±tolerance seconds.
 
     Never raises: a missing secret, a non-bytes body (e.g. re-serialised JSON) or a malformed
-    header all give False.
+    header all give False. `parsed`: the header as parse_signature_header already read it.
     """
     if not webhook_secret or not isinstance(payload, (bytes, bytearray, memoryview)):
         return False
-    parsed = parse_signature_header(signature_header)
+    parsed = parsed or parse_signature_header(signature_header)
     if parsed is None:
         return False
     timestamp, signatures = parsed
