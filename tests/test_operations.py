@@ -202,3 +202,18 @@ def test_uploads_in_flight_and_their_disk(app, admin_client):
 def test_the_page_works_with_no_upload_dir_and_nothing_to_show(app, admin_client):
     html = admin_client.get("/admin/operations").get_data(as_text=True)
     assert "No failed jobs." in html and "Nothing is stuck." in html and "0 upload folders" in html
+
+
+def test_the_page_still_shows_the_database_side_when_redis_is_down(app, admin_client):
+    from portal.redis_runtime import RedisServices
+
+    db.session.add(WebhookDelivery(dedupe_key="k" * 64, video_uid="abc", body="{}", signature_time=1))
+    db.session.commit()
+    app.extensions["redis"] = RedisServices(
+        {"REDIS_URL": "redis://127.0.0.1:1/0", "RQ_QUEUES": app.config["RQ_QUEUES"]}
+    )
+    response = admin_client.get("/admin/operations")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Redis is unreachable" in html
+    assert "abc" in html  # the deliveries recorded in the database are still listed

@@ -81,3 +81,15 @@ def test_every_stream_upload_carries_the_asset_and_the_portal_tag(app):
     with app.test_request_context():
         assert stream_metadata(record)["meta"] == {"asset_id": record.id, "portal": portal_tag()}
     assert len(portal_tag()) == 16 and app.config["SECRET_KEY"] not in portal_tag()
+
+
+def test_a_staging_copy_with_production_s_secret_key_does_not_share_its_tag(app_factory):
+    """A careless copy (staging restored from production's dump and settings, on the same Stream
+    account) keeps SECRET_KEY but has its own address: it must never claim production's videos,
+    whose assets it does not have (or has an older list of)."""
+    tags = []
+    for base_url in ("https://portal.example.org", "https://staging.portal.example.org"):
+        app = app_factory(SECRET_KEY="s" * 40, PORTAL_BASE_URL=base_url)
+        with app.app_context():
+            tags.append(portal_tag())
+    assert tags[0] != tags[1]

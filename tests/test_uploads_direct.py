@@ -119,6 +119,18 @@ def test_direct_upload_needs_staff_and_a_file(app, staff):
         ("https://2130706433/a.mp4", "private_address"),
         ("https://LOCALHOST./a.mp4", "private_address"),
         ("https://[::ffff:127.0.0.1]/a.mp4", "private_address"),
+        # Forms a URL parser turns into a private host: percent-encoding, Unicode dots and letters
+        # (IDNA), IPv6 addresses that carry a private IPv4 (compatible, 6to4, NAT64).
+        ("https://%31%32%37.0.0.1/a.mp4", "private_address"),
+        ("https://127.0.0.1%2e/a.mp4", "private_address"),
+        ("https://127.0.0\uff0e1/a.mp4", "private_address"),
+        ("https://nas.\uff4c\uff4f\uff43\uff41\uff4c/a.mp4", "private_address"),
+        ("https://10\u30020\u30020\u30025/a.mp4", "private_address"),
+        ("https://[::127.0.0.1]/a.mp4", "private_address"),
+        ("https://[2002:7f00:1::]/a.mp4", "private_address"),
+        ("https://[64:ff9b::10.0.0.5]/a.mp4", "private_address"),
+        ("https://%00/a.mp4", "private_address"),
+        ("https://a%00b.example.org/a.mp4", "private_address"),
     ],
 )
 def test_upload_from_url_takes_only_https(app, staff, url, code):

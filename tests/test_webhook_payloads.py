@@ -67,6 +67,9 @@ def run_worker(app):
         '{"uid": "UID", "status": {"state": "ready"}, "meta": {"name": "x\\udfff"}}'.replace("UID", UID),
         '{"uid": "UID", "status": {"state": "ready"}, "\\ud800": 1}'.replace("UID", UID),
         '{"uid": "a b/../c", "status": {"state": "ready"}}',
+        # NUL: PostgreSQL text cannot hold it; the apply job would fail on every retry.
+        '{"uid": "UID", "status": {"state": "error", "errorReasonText": "bad\\u0000"}}'.replace("UID", UID),
+        '{"uid": "UID", "status": {"state": "ready"}, "thumbnail": "https://x/\\u0000"}'.replace("UID", UID),
     ],
 )
 def test_strings_that_cannot_be_stored_get_400(app, client, raw):

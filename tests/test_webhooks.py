@@ -200,6 +200,17 @@ def test_a_burst_of_deliveries_schedules_one_drain_which_stores_and_enqueues_the
     assert f"stream-webhook-{latest_delivery().id}" in queue.job_ids
 
 
+def test_the_drain_goes_ahead_of_a_backlog_of_apply_jobs(app, client):
+    """Acknowledged deliveries reach the database first: a burst's apply jobs (and their retries)
+    must not hold the next drain back while the inbox is the only copy."""
+    for n in range(5):
+        post_signed(client, video_body(uid=f"{n:032x}"))
+    drain(app)
+    post_signed(client, video_body(uid="f" * 32))
+    first = Job.fetch(webhook_queue(app).job_ids[0], connection=webhook_queue(app).connection)
+    assert first.func_name == "portal.jobs.webhooks.enqueue_new_deliveries"
+
+
 def test_a_worker_killed_between_commit_and_removal_stores_nothing_twice(app, client, monkeypatch):
     for n in range(3):
         post_signed(client, video_body(uid=f"{n:032x}"))
@@ -236,6 +247,25 @@ def test_two_drains_at_once_store_each_delivery_once_and_lose_none(app, client, 
 def test_an_unreadable_inbox_entry_is_dropped_not_retried_forever(app, client, caplog):
     post_signed(client, video_body())
     app.extensions["redis"].connection.lpush(webhook_inbox.INBOX_KEY, b"not json")
+    assert drain(app)["stored"] == 1
+    assert inbox_count(app) == 0 and delivery_count() == 1
+    assert any("unreadable webhook inbox entry" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"key":"k","time":Infinity,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":1e30,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":-1,"received":"2026-01-01T00:00:00+00:00","body":"{\\"uid\\":\\"a\\"}"}',
+        '{"key":"k","time":1,"received":5,"body":"{\\"uid\\":\\"a\\"}"}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["infinite_time", "huge_time", "negative_time", "numeric_received", "deeply_nested"],
+)
+def test_a_poison_inbox_entry_does_not_block_the_deliveries_behind_it(app, client, entry, caplog):
+    app.extensions["redis"].connection.rpush(webhook_inbox.INBOX_KEY, entry)
+    post_signed(client, video_body())
     assert drain(app)["stored"] == 1
     assert inbox_count(app) == 0 and delivery_count() == 1
     assert any("unreadable webhook inbox entry" in r.getMessage() for r in caplog.records)

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, url_for
+from redis import RedisError
 
 from portal.admin import bp
 from portal.auth.access import admin_required
@@ -18,21 +19,34 @@ def check_job_reference(queue_name, job_id):
     return queue_name in current_app.config["RQ_QUEUES"] and bool(JOB_ID.match(job_id or ""))
 
 
+def redis_figures(names):
+    """The page's figures held in Redis (queues, failed jobs, refusals, inbox); None when Redis is
+    unreachable, so the page still shows what the database holds."""
+    connection = current_app.extensions["redis"].connection
+    try:
+        return {
+            "queues": operations.queue_depths(connection, names),
+            "failed": operations.failed_jobs(connection, names),
+            "refused": refused_counts(connection, days=7),
+            "inbox": webhook_inbox.waiting(connection),
+        }
+    except RedisError as error:
+        current_app.logger.error("Operations page: Redis unavailable: %s", error)
+        return None
+
+
 @bp.get("/operations")
 @admin_required
 def operations_page():
     """What the portal is doing and what is stuck."""
     config = current_app.config
-    connection = current_app.extensions["redis"].connection
-    names = config["RQ_QUEUES"]
     uploads, upload_bytes = operations.uploads_in_flight(config["UPLOAD_DIR"])
+    figures = redis_figures(config["RQ_QUEUES"])
     return render_template(
         "admin/operations.html",
-        queues=operations.queue_depths(connection, names),
-        failed=operations.failed_jobs(connection, names),
+        redis_down=figures is None,
+        **(figures or {"queues": [], "failed": [], "refused": None, "inbox": None}),
         deliveries=operations.recent_deliveries(),
-        refused=refused_counts(connection, days=7),
-        inbox=webhook_inbox.waiting(connection),
         stuck=operations.stuck_assets(timedelta(minutes=config["OPERATIONS_STUCK_MINUTES"])),
         stuck_minutes=config["OPERATIONS_STUCK_MINUTES"],
         uploads=uploads,

@@ -54,10 +54,12 @@ def enqueue_delivery(delivery_id):
 
 
 def enqueue_drain():
-    """Enqueue the drain job; the webhook calls this when its delivery raised the drain flag (see
-    portal/services/webhook_inbox.py). Redis errors propagate."""
+    """Enqueue the drain job, ahead of the queued apply jobs (the inbox is the only copy of its
+    deliveries until the drain stores them); the webhook calls this when its delivery raised the
+    drain flag (see portal/services/webhook_inbox.py). Redis errors propagate."""
     current_app.extensions["redis"].queue(QUEUE).enqueue(
         enqueue_new_deliveries,
+        at_front=True,
         retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         job_timeout=JOB_TIMEOUT,
         failure_ttl=FAILURE_TTL,

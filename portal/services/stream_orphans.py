@@ -8,7 +8,8 @@ gone, or points at another video. Once older than STREAM_ORPHAN_GRACE_SECONDS (a
 records its uid within seconds) it is deleted.
 
 Never touched: a video whose meta does not carry this portal's tag (made by hand, by another
-portal sharing the Stream account such as a staging copy, or before the tag existed), and any video
+portal sharing the Stream account such as a staging copy, even one with production's SECRET_KEY, or
+before the tag existed), and any video
 whose uid an asset holds, whatever its meta says.
 """
 
@@ -33,10 +34,13 @@ MAX_PAGES = 100
 
 
 def portal_tag():
-    """This portal's mark in the meta of the Stream videos it makes: derived from SECRET_KEY (so a
-    staging copy with its own key never claims production's videos), not the key itself."""
+    """This portal's mark in the meta of the Stream videos it makes: an HMAC with SECRET_KEY (not the
+    key itself) over the portal's own address, PORTAL_BASE_URL. A staging copy never claims
+    production's videos, even one made from production's dump and settings with the same key: its
+    address differs. (Moving the portal to a new address only leaves older orphans in place.)"""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"stream-video-owner", hashlib.sha256).hexdigest()[:16]
+    address = str(current_app.config["PORTAL_BASE_URL"]).rstrip("/").lower().encode()
+    return hmac.new(secret, b"stream-video-owner:" + address, hashlib.sha256).hexdigest()[:16]
 
 
 def _asset_id(video, tag):

@@ -27,11 +27,14 @@ class InvalidPayload(ValueError):
 
 
 def unstorable_string(value):
-    """True when a string, or any key or string inside a JSON value, cannot be encoded as UTF-8."""
+    """True when a string, or any key or string inside a JSON value, cannot be encoded as UTF-8 or
+    holds a NUL character (PostgreSQL text cannot store it)."""
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
+            if "\x00" in item:
+                return True
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
@@ -53,7 +56,9 @@ def parse_payload(raw_body):
     if not isinstance(video, dict):
         raise InvalidPayload("the body is not a JSON object")
     if unstorable_string(video):
-        raise InvalidPayload("the body holds strings that are not valid Unicode (unpaired surrogates)")
+        raise InvalidPayload(
+            "the body holds strings that cannot be stored (unpaired surrogates or NUL characters)"
+        )
     uid = video.get("uid")
     if not isinstance(uid, str) or not UID_PATTERN.fullmatch(uid):
         raise InvalidPayload("the body has no uid of 1-64 letters, digits, '-' or '_'")
@@ -114,6 +119,8 @@ def _object(video, name):
 
 def check_video(video):
     """Raise InvalidPayload unless every field an asset takes from `video` has the right type and range."""
+    if unstorable_string(video):  # Stream's own answer (the reconcile) is checked as the webhook's is
+        raise InvalidPayload("the video holds strings that cannot be stored")
     status, size, playback = _object(video, "status"), _object(video, "input"), _object(video, "playback")
     _number(video, "duration", -1, MAX_DURATION_SECONDS)  # Cloudflare writes -1 while it is unknown
     _number(video, "width", -1, MAX_DIMENSION, container=size)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from portal.extensions import db
 from portal.services import stream_events
+from portal.services.stream.webhooks import MAX_TIME_DIGITS
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ DRAIN_PENDING_KEY = "portal:webhooks:drain-pending"
 SEEN_SECONDS = 3600
 DRAIN_PENDING_SECONDS = 60
 STORE_BATCH = 200
+MAX_SIGNATURE_TIME = 10**MAX_TIME_DIGITS  # the webhook accepts at most that many digits
 
 ACCEPTED, ACCEPTED_FIRST, DUPLICATE = "accepted", "accepted_first", "duplicate"
 
@@ -79,7 +81,11 @@ def _stored(entry):
         video = stream_events.parse_payload(raw)
         received = datetime.fromisoformat(item["received"])
         signature_time = int(item["time"])
-    except (ValueError, KeyError, TypeError, AttributeError, stream_events.InvalidPayload):
+        if not 0 <= signature_time < MAX_SIGNATURE_TIME:
+            raise ValueError("signature time out of range")
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
+        # An entry the webhook never wrote (Infinity, 1e30, deep nesting): dropped, so it cannot
+        # hold back every delivery behind it while the drain retries.
         log.error("Dropping an unreadable webhook inbox entry: %.200r", entry)
         return False
     stream_events.insert_delivery(raw, signature_time, video, received)

@@ -2,7 +2,7 @@
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .errors import UploadError
 from .metadata import CONTROL
@@ -12,18 +12,54 @@ MAX_URL = 2048
 LOCAL_NAMES = ("localhost", "local", "internal", "home.arpa", "localdomain", "lan", "intranet")
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address):
+    """The IPv4 address an IPv6 one carries (mapped, compatible, 6to4, NAT64), or None."""
+    if address.version != 6:
+        return None
+    if address.ipv4_mapped or address.sixtofour:
+        return address.ipv4_mapped or address.sixtofour
+    if address in NAT64 or int(address) >> 32 == 0:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _host_name(host):
+    """The host as a resolver reads it: percent-decoded, IDNA-mapped (fullwidth letters and dots
+    such as U+FF0E or U+3002 become ASCII), lower case, without trailing dots; None if it cannot be."""
+    name = unquote(host).rstrip(".").lower()
+    if CONTROL.search(name) or " " in name:
+        return None  # no resolver reads %00 or %20
+    try:
+        ipaddress.ip_address(name)
+        return name  # an IPv6 literal, not a name
+    except ValueError:
+        pass
+    try:
+        return name.encode("idna").decode("ascii").rstrip(".").lower()
+    except UnicodeError:
+        return None
+
+
 def private_host(host):
     """True for a host Stream cannot fetch from the internet: a loopback, private, link-local or
-    otherwise non-public IP literal, or a local-only name. (A public name that resolves to a private
-    address is Stream's to refuse: it fetches, not the portal.)"""
-    name = host.rstrip(".").lower()
+    otherwise non-public IP literal (an IPv6 one carrying such an IPv4 included), a local-only name,
+    or a name no resolver could read. (A public name that resolves to a private address is Stream's
+    to refuse: it fetches, not the portal.)"""
+    name = _host_name(host)
+    if not name:
+        return True
     try:
-        return not ipaddress.ip_address(name).is_global
+        address = ipaddress.ip_address(name)
+        embedded = _embedded_ipv4(address)
+        return not address.is_global or (embedded is not None and not embedded.is_global)
     except ValueError:
         pass
     try:  # the shorthand forms resolvers still read as IPv4: 127.1, 0x7f.0.0.1, 2130706433
         return not ipaddress.IPv4Address(socket.inet_aton(name)).is_global
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         pass
     return "." not in name or any(name == local or name.endswith("." + local) for local in LOCAL_NAMES)
 
