@@ -183,6 +183,10 @@ class Config:
     # access-url, which checks the member's tier again): a member whose tier drops, or whose account
     # is closed, stops playing within this time instead of a day.
     WATCH_TOKEN_SECONDS = _env_int("WATCH_TOKEN_SECONDS", 3600)
+    # The watch page hands a member the token it minted for them and that video up to this long ago
+    # (at most a quarter of its life), instead of signing one per view: every token handed out still
+    # has at least 3/4 of WATCH_TOKEN_SECONDS left, and the tier is checked before each. 0: always new.
+    WATCH_TOKEN_REUSE_SECONDS = _env_int("WATCH_TOKEN_REUSE_SECONDS", 900)
     # Thumbnails of protected videos: one token per video per hour, shared by everyone who may see it.
     THUMBNAIL_TOKEN_SECONDS = 2 * 3600
     LIBRARY_PAGE_SIZE = 24

@@ -69,7 +69,7 @@ def configure_logging(level):
 
 def register_extensions(app):
     """Bind the unbound extensions and the per-app clients (Redis, queues; Stream is in load_stream_settings)."""
-    from portal import redis_runtime, security
+    from portal import page_links, redis_runtime, security
     from portal.auth import session as auth_session
     from portal.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -80,6 +80,7 @@ def register_extensions(app):
     redis_runtime.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    page_links.init_app(app)
 
 
 def register_blueprints(app):

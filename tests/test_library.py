@@ -10,7 +10,7 @@ import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 
 from portal.extensions import db
 from portal.models import (
@@ -121,15 +121,32 @@ def counting_statements(app):
         event.remove(engine, "before_cursor_execute", count)
 
 
-def statements_per_page(app, clients):
+def statements_per_page(app, clients, pages=PAGES, statuses=(200,)):
     counts = {}
     for viewer, client in clients.items():
-        for path in PAGES:
+        for path in pages:
             with counting_statements(app) as statements:
                 response = client.get(path)
-            assert response.status_code == 200, path
+            assert response.status_code in statuses, (viewer, path, response.status_code)
             counts[(viewer, path)] = len(statements)
     return counts
+
+
+def watch_pages():
+    """Watch pages of a public and a premium video, the premium one in a training session."""
+    public, premium = (
+        db.session.scalar(
+            select(MediaAsset)
+            .where(MediaAsset.status == MediaAssetStatus.READY, MediaAsset.required_tier == tier)
+            .where(MediaAsset.access_level == level)
+            .limit(1)
+        )
+        for level, tier in [(MediaAccessLevel.PUBLIC, None), (MediaAccessLevel.TIER_SPECIFIC, Tier.PREMIUM)]
+    )
+    premium.entity_type = EntityType.TRAINING_SESSION
+    premium.entity_id = db.session.scalar(select(TrainingSession.id))
+    db.session.commit()
+    return [f"/watch/{public.id}", f"/watch/{premium.id}"]
 
 
 def test_statements_per_page_are_few_and_do_not_grow_with_the_library(lib):
@@ -141,12 +158,20 @@ def test_statements_per_page_are_few_and_do_not_grow_with_the_library(lib):
                 WatchProgress(user_id=user.id, asset_id=asset.id, position_seconds=10, duration_seconds=100)
             )
         db.session.commit()
+        watch = watch_pages()
     small = statements_per_page(app, clients)
+    # Played (public: everyone; premium: the admin), locked (403 for the basic member), or sign in (302).
+    small_watch = statements_per_page(app, clients, watch, statuses=(200, 302, 403))
     with app.app_context():
         bulk_assets(9_900, 100)
     large = statements_per_page(app, clients)
+    large_watch = statements_per_page(app, clients, watch, statuses=(200, 302, 403))
     assert small == large
     assert max(large.values()) <= 6, large
+    # The watch page (the grid cache off, as in every test: related videos are counted every time):
+    # the member, the video (with its session title), related videos, the saved position, the bell.
+    assert small_watch == large_watch
+    assert max(large_watch.values()) <= 5, large_watch
     response = clients["basic"].get("/library?sort=title&page=2")
     assert "page 2 of" in response.get_data(as_text=True)
 

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth import bp
@@ -50,14 +50,6 @@ def login():
 
 # Both sign-in endpoints (the API's too) hold in-flight slots; they are freed after the limiter's count.
 bp.teardown_app_request(release_in_flight)
-
-
-@bp.app_context_processor
-def sign_out_form():
-    """The header's sign-out form, on pages rendered for a signed-in visitor (not, e.g., in a job)."""
-    if has_request_context() and current_user.is_authenticated:
-        return {"logout_form": LogoutForm()}
-    return {}
 
 
 @bp.route("/logout", methods=["POST"])

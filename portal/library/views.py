@@ -10,7 +10,7 @@ from markupsafe import Markup
 from portal.auth.session import unauthorized
 from portal.library import bp
 from portal.models import MediaType
-from portal.services.media import access, facets, grid_cache, library, playback, watching
+from portal.services.media import access, details, facets, grid_cache, library, playback, watching
 from portal.services.media.presenting import asset_summary, duration_label
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def _cache_key(user, *parts):
 
 
 def _related(user, asset):
-    """Related cards for the watch page, from the per-process cache when current."""
+    """The related cards' HTML for the watch page, from the per-process cache when current."""
     key = _cache_key(user, "related", asset.id)
     cached = grid_cache.get(key) if key else None
     if cached is not None:
@@ -145,16 +145,17 @@ def _related(user, asset):
     thumbnails = playback.Thumbnails(config)
     related = library.related_videos(user, asset, config["RELATED_VIDEOS_LIMIT"])
     cards = [asset_summary(user, item, access.PLAYABLE, (), thumbnails) for item in related]
+    html = Markup(render_template("library/_related.html", cards=cards, links=card_links()) if cards else "")
     if key:
-        grid_cache.put(key, cards, config["LIBRARY_GRID_CACHE_SECONDS"])
-    return cards
+        grid_cache.put(key, html, config["LIBRARY_GRID_CACHE_SECONDS"])
+    return html
 
 
 @bp.route("/watch/<asset_id>")
 def watch(asset_id):
     """The watch page: the signed Stream player for who may play it, a locked panel for the rest."""
     config, user = current_app.config, viewer()
-    asset = library.find_asset(asset_id, with_details=True)
+    asset = details.video_details(asset_id)
     decision = access.visibility(user, asset)
     if not decision.visible:
         abort(404)
@@ -162,7 +163,8 @@ def watch(asset_id):
         "asset": asset,
         "decision": decision,
         "tags": asset.tags,
-        "entity_title": library.entity_title(asset.entity_type, asset.entity_id),
+        "entity_title": asset.entity_title,
+        "links": card_links(),
     }
     if decision.locked:
         if decision.needs_sign_in:
@@ -175,7 +177,6 @@ def watch(asset_id):
         )
         return render_template("library/watch.html", **context), 403
     context["related"] = _related(user, asset)
-    context["links"] = card_links()
     if asset.status.value == "ready" and asset.stream_video_id:
         start = watching.resume_position(user, asset)
         caption = playback.caption_language_for(asset, list(request.accept_languages))
@@ -189,6 +190,7 @@ def watch(asset_id):
                 lifetime,
                 start_time=start,
                 caption_language=caption,
+                reuse_seconds=config["WATCH_TOKEN_REUSE_SECONDS"],
             )
         except playback.PlaybackUnavailable:
             log.exception("cannot sign playback for asset %s", asset.id)

@@ -6,7 +6,7 @@ session, so the caller can enqueue the emails after its commit (`take_new_notifi
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from portal.extensions import db
 from portal.models import MediaAssetStatus, Notification, Role, User
@@ -67,13 +67,18 @@ def video_settled(asset):
         notify(admin_id, VIDEO_FAILED, f"Processing failed: “{title}”", detail, link="/admin/operations")
 
 
+# Built once and run on the Core connection: every page's bell asks, and rebuilding, re-keying and the
+# ORM's result handling cost more than the COUNT itself.
+_UNREAD_COUNT = (
+    select(func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+)
+
+
 def unread_count(user_id):
     """How many unread notifications a person has (one indexed COUNT)."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
+    return db.session.connection().execute(_UNREAD_COUNT, {"user_id": user_id}).scalar()
 
 
 def recent_for(user_id, limit=50):

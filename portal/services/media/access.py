@@ -80,6 +80,19 @@ def is_staff(user):
     return is_member(user) and user.role in (Role.ADMIN, Role.INSTRUCTOR)
 
 
+def viewer_class(user):
+    """Who the caller is as far as this policy cares: "staff", "anonymous" or the member's tier.
+
+    Every decision and SQL filter here depends on the caller through this alone, so what is
+    built for one caller (a grid, a statement) serves every caller of the same class.
+    """
+    if is_staff(user):
+        return "staff"
+    if not is_member(user):
+        return "anonymous"
+    return Tier(user.tier).value
+
+
 def needed_tier(asset):
     """The lowest tier that plays the video (None for public videos)."""
     if asset.access_level == MediaAccessLevel.PUBLIC:

@@ -37,11 +37,7 @@ _version = []  # [version, recheck at (monotonic)]
 
 def viewer_kind(user):
     """Who the grid is for, as far as the policy cares: "staff", "anonymous" or the member's tier."""
-    if access.is_staff(user):
-        return "staff"
-    if not access.is_member(user):
-        return "anonymous"
-    return user.tier.value
+    return access.viewer_class(user)
 
 
 def library_version(redis, now=None):

@@ -6,7 +6,7 @@ may not see; a page costs a fixed number of statements whatever the library's si
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, desc, exists, func, or_, select
+from sqlalchemy import and_, bindparam, desc, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -235,6 +235,11 @@ def parse_library_args(args, config, per_page_default):
     )
 
 
+# Built once, as the pages ask for them on every view: SQLAlchemy then neither rebuilds nor re-keys them.
+_ASSET_BY_ID = select(MediaAsset).where(MediaAsset.id == bindparam("asset_id"))
+_ASSET_WITH_DETAILS = _ASSET_BY_ID.options(joinedload(MediaAsset.tag_rows), joinedload(MediaAsset.captions))
+
+
 def find_asset(asset_id, with_details=False):
     """The asset with this id, or None (malformed ids included); callers then ask the policy.
 
@@ -242,5 +247,5 @@ def find_asset(asset_id, with_details=False):
     """
     if not isinstance(asset_id, str) or not 1 <= len(asset_id) <= 36:
         return None
-    options = [joinedload(MediaAsset.tag_rows), joinedload(MediaAsset.captions)] if with_details else []
-    return db.session.get(MediaAsset, asset_id, options=options)
+    statement = _ASSET_WITH_DETAILS if with_details else _ASSET_BY_ID
+    return db.session.execute(statement, {"asset_id": asset_id}).unique().scalar_one_or_none()

@@ -11,7 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, desc, insert, select, update
+from sqlalchemy import and_, bindparam, desc, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -61,11 +61,16 @@ def save_progress(user, asset, position, duration, finished_fraction):
     return row
 
 
+_SAVED_POSITION = select(WatchProgress.position_seconds, WatchProgress.finished).where(
+    WatchProgress.user_id == bindparam("user_id"), WatchProgress.asset_id == bindparam("asset_id")
+)  # built once and run on the Core connection (plain rows): the watch page asks on every view
+
+
 def resume_position(user, asset):
     """Seconds to resume the video from (0 when never watched or finished)."""
     if not access.is_member(user):
         return 0
-    row = db.session.get(WatchProgress, (user.id, asset.id))
+    row = db.session.connection().execute(_SAVED_POSITION, {"user_id": user.id, "asset_id": asset.id}).first()
     if row is None or row.finished:
         return 0
     return int(row.position_seconds)
@@ -79,25 +84,45 @@ class Progress(NamedTuple):
     updated_at: datetime
 
 
+_CONTINUE_STATEMENTS = {}  # (viewer class, limit) -> statement, see _continue_statement
+
+
+def _continue_statement(user, limit):
+    """The continue-watching query for the caller's class (the member's id is a parameter).
+
+    Built once per class: SQLAlchemy then neither rebuilds the statement nor computes its cache key
+    on every page, which cost more than running it. (Run on the Core connection: plain rows, no ORM.)
+    """
+    key = (access.viewer_class(user), limit)
+    statement = _CONTINUE_STATEMENTS.get(key)
+    if statement is None:
+        statement = (
+            select(
+                *CARD_COLUMNS,
+                tag_list_column(),
+                WatchProgress.position_seconds.label("watched_position"),
+                WatchProgress.duration_seconds.label("watched_duration"),
+                WatchProgress.updated_at.label("watched_at"),
+            )
+            .select_from(MediaAsset)
+            .join(
+                WatchProgress,
+                and_(WatchProgress.asset_id == MediaAsset.id, WatchProgress.user_id == bindparam("user_id")),
+            )
+            .where(WatchProgress.finished.is_(False), WatchProgress.position_seconds > 0)
+            .where(access.playable_assets_clause(user))
+            .order_by(desc(WatchProgress.updated_at))
+            .limit(limit)
+        )
+        _CONTINUE_STATEMENTS[key] = statement
+    return statement
+
+
 def continue_watching(user, limit):
     """Unfinished videos the member may still play, most recently watched first: [(card row, Progress)]."""
     if not access.is_member(user):
         return []
-    rows = db.session.execute(
-        select(
-            *CARD_COLUMNS,
-            tag_list_column(),
-            WatchProgress.position_seconds.label("watched_position"),
-            WatchProgress.duration_seconds.label("watched_duration"),
-            WatchProgress.updated_at.label("watched_at"),
-        )
-        .select_from(MediaAsset)
-        .join(WatchProgress, and_(WatchProgress.asset_id == MediaAsset.id, WatchProgress.user_id == user.id))
-        .where(WatchProgress.finished.is_(False), WatchProgress.position_seconds > 0)
-        .where(access.playable_assets_clause(user))
-        .order_by(desc(WatchProgress.updated_at))
-        .limit(limit)
-    )
+    rows = db.session.connection().execute(_continue_statement(user, limit), {"user_id": user.id})
     return [(row, Progress(row.watched_position, row.watched_duration, row.watched_at)) for row in rows]
 
 
