@@ -26,6 +26,7 @@ from portal.services import webhook_inbox
 from portal.services.stream import get_client, reset_client
 from portal.services.stream.webhooks import signature_header
 from portal.services.stream_events import dedupe_key
+from portal.services.stream_orphans import portal_tag
 from tests.conftest import serving, shareable_database
 
 URL = "/api/webhooks/cloudflare/stream"
@@ -502,7 +503,7 @@ def test_ready_twice_changes_nothing_the_second_time(app, client, make_asset):
 
 
 def test_a_webhook_that_beats_its_asset_is_retried_until_the_asset_exists(app, client):
-    response = post_signed(client, video_body(uid="c" * 32))
+    response = post_signed(client, video_body(uid="c" * 32, meta={"portal": portal_tag()}))  # ours
     assert response.status_code == 200
     run_worker(app)
     delivery_id = latest_delivery().id
@@ -515,6 +516,18 @@ def test_a_webhook_that_beats_its_asset_is_retried_until_the_asset_exists(app, c
     db.session.commit()
     assert apply_stream_webhook(delivery_id) == "applied"  # what the scheduled retry runs
     assert db.session.get(MediaAsset, asset.id).status == MediaAssetStatus.READY
+
+
+def test_a_webhook_for_a_video_this_portal_did_not_make_closes_at_once(app, client, caplog):
+    """Stream calls back for every video on the account; only the portal's own may be waiting for
+    their uid to be recorded, so another's is not retried for 20 minutes."""
+    for meta in ({}, {"portal": "0123456789abcdef"}, {"portal": "ünïcode"}, {"portal": 7}):
+        post_signed(client, video_body(uid=f"{len(caplog.records):032x}", meta=meta))
+        run_worker(app)
+        delivery = latest_delivery()
+        assert delivery.processed_at is not None and delivery.outcome == "unknown_video"
+        job = Job.fetch(f"stream-webhook-{delivery.id}", connection=webhook_queue(app).connection)
+        assert job.get_status() == JobStatus.FINISHED
 
 
 def test_an_old_delivery_for_an_unknown_uid_finishes_with_a_warning(app, client, caplog):

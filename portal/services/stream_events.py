@@ -17,7 +17,7 @@ from portal.models import (
     TrainingSession,
     WebhookDelivery,
 )
-from portal.services import notifications
+from portal.services import notifications, stream_orphans
 from portal.services.processing_errors import MISSING_ON_STREAM, meaning_of
 from portal.services.stream import StreamError, get_client
 from portal.services.stream_payloads import (  # noqa: F401  (parse_payload, InvalidPayload: the endpoint's)
@@ -258,7 +258,9 @@ def apply_delivery(delivery_id):
         received = (
             delivery.received_at if delivery.received_at.tzinfo else delivery.received_at.replace(tzinfo=UTC)
         )
-        if datetime.now(UTC) - received < UNKNOWN_VIDEO_GRACE:
+        # Only the portal's own videos can be waiting for their uid to be recorded: Stream calls
+        # back for every video on the account (hand uploads, a staging copy), and those close now.
+        if datetime.now(UTC) - received < UNKNOWN_VIDEO_GRACE and stream_orphans.made_here(video):
             raise VideoNotRecordedYet(f"no asset has Stream video {video['uid']} yet")
         log.warning(
             "Stream webhook %s for unknown video %s (state %s)", delivery.id, video["uid"], video_state(video)

@@ -43,11 +43,23 @@ def portal_tag():
     return hmac.new(secret, b"stream-video-owner:" + address, hashlib.sha256).hexdigest()[:16]
 
 
+def _tagged(video, tag):
+    """Whether a Stream video object's meta carries `tag` (compared in constant time, any text)."""
+    meta = video.get("meta") if isinstance(video.get("meta"), dict) else {}
+    mark = meta.get("portal")
+    return isinstance(mark, str) and hmac.compare_digest(mark.encode("utf-8", "replace"), tag.encode())
+
+
+def made_here(video):
+    """Whether this portal made the Stream video (its meta carries portal_tag())."""
+    return _tagged(video, portal_tag())
+
+
 def _asset_id(video, tag):
     """The asset id (a UUID) in the meta of a video this portal made, or None."""
-    meta = video.get("meta") if isinstance(video.get("meta"), dict) else {}
-    if not isinstance(meta.get("portal"), str) or not hmac.compare_digest(meta["portal"], tag):
+    if not _tagged(video, tag):
         return None
+    meta = video["meta"]
     try:
         return str(uuid.UUID(meta.get("asset_id")))
     except (TypeError, ValueError, AttributeError):
