@@ -5,9 +5,8 @@ from datetime import UTC, date, datetime
 
 from flask import current_app
 
-from portal.extensions import db
 from portal.jobs import in_app_context
-from portal.jobs.notifications import enqueue_emails
+from portal.jobs.notifications import committing_notifications
 from portal.jobs.unique import enqueue_once
 from portal.services import analytics, notifications
 from portal.services.stream import StreamError, get_client
@@ -82,22 +81,19 @@ def check_cost_threshold(period):
     if not connection.set(f"portal:cost-alert:{month}", projected, nx=True, ex=40 * 86400):
         return False  # already told this month
     try:
-        for admin_id in notifications.admin_ids():
-            notifications.notify(
-                admin_id,
-                notifications.COST_ALERT,
-                f"Stream costs are projected at ${projected:,.2f} this month",
-                f"That is above the alert threshold of ${threshold:,.2f}. "
-                "See the analytics page for what is stored and watched.",
-                link="/admin/analytics",
-            )
-        db.session.commit()
+        with committing_notifications():
+            for admin_id in notifications.admin_ids():
+                notifications.notify(
+                    admin_id,
+                    notifications.COST_ALERT,
+                    f"Stream costs are projected at ${projected:,.2f} this month",
+                    f"That is above the alert threshold of ${threshold:,.2f}. "
+                    "See the analytics page for what is stored and watched.",
+                    link="/admin/analytics",
+                )
     except Exception:
-        db.session.rollback()
-        notifications.forget_new_notifications()
-        connection.delete(f"portal:cost-alert:{month}")
+        connection.delete(f"portal:cost-alert:{month}")  # the next run tries again
         raise
-    enqueue_emails(notifications.take_new_notification_ids())
     return True
 
 

@@ -1,6 +1,7 @@
 """Email for notifications: enqueued after the commit that created them, sent by the worker."""
 
 import logging
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -11,6 +12,7 @@ from rq.exceptions import DuplicateJobError
 from portal.extensions import db
 from portal.jobs import in_app_context
 from portal.models import Notification, User
+from portal.services import notifications
 from portal.services.mail import build_message, mail_configured, send_message
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,20 @@ def enqueue_emails(notification_ids):
         except RedisError:
             log.error("Email for notification %s not enqueued (Redis unavailable)", notification_id)
     return count
+
+
+@contextmanager
+def committing_notifications():
+    """A job's unit of work: committed together with the notifications it made, or rolled back with
+    them; their emails are enqueued only after the commit."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        notifications.forget_new_notifications()
+        raise
+    enqueue_emails(notifications.take_new_notification_ids())
 
 
 def email_text(notification, user, base_url):

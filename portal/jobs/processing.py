@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs import in_app_context
-from portal.jobs.notifications import enqueue_emails
+from portal.jobs.notifications import committing_notifications
 from portal.jobs.unique import enqueue_once
 from portal.models import MediaAsset, MediaAssetStatus
-from portal.services import notifications, stream_events
+from portal.services import stream_events
 from portal.services.stream import StreamError, get_client
 from portal.services.stream_payloads import InvalidPayload, check_video
 
@@ -111,14 +111,8 @@ def check_asset(asset_id, stream=None):
 @in_app_context
 def check_processing(asset_id):
     """RQ job: one follow-up check of an asset; stops its repeats once the asset has settled."""
-    try:
+    with committing_notifications():
         outcome = check_asset(asset_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        notifications.forget_new_notifications()
-        raise
-    enqueue_emails(notifications.take_new_notification_ids())
     job = get_current_job()
     if job is not None and outcome in ("settled", "gone"):
         job.repeats_left = 0  # the worker reads this after we return: no further checks

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs import in_app_context
-from portal.jobs.notifications import enqueue_emails
+from portal.jobs.notifications import committing_notifications
 from portal.models import WebhookDelivery
-from portal.services import notifications, stream_events, webhook_inbox
+from portal.services import stream_events, webhook_inbox
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +108,8 @@ def enqueue_unprocessed_deliveries(older_than_seconds=60, limit=500):
 def apply_stream_webhook(delivery_id):
     """RQ job: apply delivery `delivery_id` to its asset; one commit; errors propagate for Retry.
     The notifications of a transition commit with it; their emails are enqueued after."""
-    try:
+    with committing_notifications():
         outcome = stream_events.apply_delivery(delivery_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        notifications.forget_new_notifications()
-        raise
-    enqueue_emails(notifications.take_new_notification_ids())
     return outcome
 
 
@@ -129,12 +123,6 @@ def reconcile_stream(older_than_minutes=30):
     except RedisError as error:
         log.error("Reconcile: Redis unavailable, no delivery enqueued: %s", error)
         queued = {"enqueued": 0, "already_queued": 0}
-    try:
+    with committing_notifications():
         counts = stream_events.reconcile_processing_assets(older_than_minutes=older_than_minutes)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        notifications.forget_new_notifications()
-        raise
-    enqueue_emails(notifications.take_new_notification_ids())
     return {**queued, **counts}
