@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.proc import cpu_seconds  # noqa: E402
+
 ASSETS, MEMBERS = 10_000, 1_000
 WORKERS, CLIENTS = 4, 4
 SECONDS, ROUNDS = 4.0, 3
@@ -195,34 +197,17 @@ def warm_up(port, cookies, path, count=20):
         conn.close()
 
 
-def worker_cpu_seconds(master_pid):
-    """User + system CPU seconds used so far by the gunicorn master's worker processes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:  # ppid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def measure(port, cookies, path, master_pid):
     """(requests per second, server CPU milliseconds per request) over SECONDS, one client per cookie."""
     out = multiprocessing.Queue()
     procs = [multiprocessing.Process(target=hammer, args=(port, c, path, SECONDS, out)) for c in cookies]
-    cpu_before = worker_cpu_seconds(master_pid)
+    cpu_before = cpu_seconds(parents={master_pid})
     for p in procs:
         p.start()
     total = sum(out.get(timeout=SECONDS + 60) for _ in procs)
     for p in procs:
         p.join()
-    cpu = worker_cpu_seconds(master_pid) - cpu_before
+    cpu = cpu_seconds(parents={master_pid}) - cpu_before
     return total / SECONDS, 1000 * cpu / max(total, 1)
 
 

@@ -27,6 +27,8 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.proc import cpu_seconds  # noqa: E402
+
 MIB = 1024 * 1024
 FILE_SIZE = 1024 * MIB
 CHUNK = 5 * MIB
@@ -134,16 +136,6 @@ def memory(pid):
                 name, kib = line.split()[:2]
                 values[name] = int(kib) * 1024
     return values["VmRSS:"], values["VmHWM:"]
-
-
-def cpu_seconds(pids):
-    """User + system CPU time of processes, in seconds (from /proc/<pid>/stat)."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def reset_peak(pid):

@@ -37,6 +37,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.proc import cpu_seconds  # noqa: E402
 from portal.redis_runtime import EmbeddedRedis  # noqa: E402
 from portal.services.stream.webhooks import signature_header  # noqa: E402
 
@@ -204,23 +205,6 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def cpu_seconds(pids):
-    """User + system CPU seconds used so far by `pids` and their children (one level: gunicorn's
-    workers, PostgreSQL's backends)."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) in pids or int(fields[1]) in pids:  # the process, or its parent (ppid)
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def server_pids(server):
     """The gunicorn master, the postmaster and redis-server."""
     pids = {server.process.pid}
@@ -324,13 +308,13 @@ def main():
         bare_cpu = webhook_cpu = float("inf")
         pids = server_pids(server)
         for round_ in range(ROUNDS):
-            before = cpu_seconds(pids)
+            before = cpu_seconds(pids, parents=pids)
             bare, bare_failures = closed_loop(server.port, "/__bench__/bare", lambda: (b"", {}))
-            middle = cpu_seconds(pids)
+            middle = cpu_seconds(pids, parents=pids)
             webhook, webhook_failures = closed_loop(
                 server.port, "/api/webhooks/cloudflare/stream", signed_delivery
             )
-            after = cpu_seconds(pids)
+            after = cpu_seconds(pids, parents=pids)
             bare_ms = 1000 * (middle - before) / THROUGHPUT_REQUESTS
             webhook_ms = 1000 * (after - middle) / THROUGHPUT_REQUESTS
             print(
