@@ -67,7 +67,7 @@ def _asset_id(video, tag):
 
 
 def orphans_among(videos):
-    """The uids, among Stream `videos`, of the portal's videos that no asset uses (one query)."""
+    """The uids, among Stream `videos`, of the portal's videos that no asset uses (two queries)."""
     tag = portal_tag()
     mine = {video["uid"]: _asset_id(video, tag) for video in videos if isinstance(video.get("uid"), str)}
     mine = {uid: asset_id for uid, asset_id in mine.items() if asset_id}
@@ -76,12 +76,13 @@ def orphans_among(videos):
     used = set(
         db.session.scalars(select(MediaAsset.stream_video_id).where(MediaAsset.stream_video_id.in_(mine)))
     )
-    live_assets = set(db.session.scalars(select(MediaAsset.id).where(MediaAsset.id.in_(set(mine.values())))))
     # An asset that exists but holds no uid yet keeps the video it names: its push may still be
     # recording it (a retry resumes it by its tus URL).
     waiting = set(
         db.session.scalars(
-            select(MediaAsset.id).where(MediaAsset.id.in_(live_assets), MediaAsset.stream_video_id.is_(None))
+            select(MediaAsset.id).where(
+                MediaAsset.id.in_(set(mine.values())), MediaAsset.stream_video_id.is_(None)
+            )
         )
     )
     return [uid for uid, asset_id in mine.items() if uid not in used and asset_id not in waiting]
