@@ -1,5 +1,6 @@
 """/admin/operations: queues, failed jobs (requeue), webhook deliveries, stuck assets, uploads."""
 
+import logging
 import re
 from datetime import timedelta
 
@@ -10,6 +11,8 @@ from portal.admin import bp
 from portal.auth.access import admin_required
 from portal.services import operations, webhook_inbox
 from portal.webhooks.refusals import refused_counts
+
+log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
@@ -31,7 +34,7 @@ def redis_figures(names):
             "inbox": webhook_inbox.waiting(connection),
         }
     except RedisError as error:
-        current_app.logger.error("Operations page: Redis unavailable: %s", error)
+        log.error("Operations page: Redis unavailable: %s", error)
         return None
 
 

@@ -34,8 +34,8 @@ def job_id_for(delivery_id):
 def enqueue_delivery(delivery_id):
     """Enqueue the apply job of a committed delivery; False if a job with its id already exists.
 
-    Redis errors propagate: the caller decides (the webhook view logs them, since the
-    delivery is recorded and `flask stream reconcile` enqueues it later).
+    Redis errors propagate: the drain job is then retried, and the scheduled reconcile
+    (`flask stream reconcile`) enqueues what is still unapplied.
     """
     queue = current_app.extensions["redis"].queue(QUEUE)
     try:
