@@ -72,6 +72,11 @@ class BreaksOff(io.BytesIO):
             raise self.error("connection reset by peer")
         return super().read(min(size, self.good - self.tell()))
 
+    def readinto(self, buffer):  # the copy loop reads into its own buffer where it can
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
 
 def raw_chunk(up, upload_id, stream, length, digest=None):
     headers = dict(up.headers)

@@ -7,6 +7,7 @@ import secrets
 from flask import current_app, request
 
 from portal.api import bp
+from portal.api.socket_body import SocketBody
 from portal.auth.access import api_user
 from portal.errors import APIError
 
@@ -75,10 +76,14 @@ def raw_body():
     with 413 before anything is read. The reader then takes exactly Content-Length bytes (the service
     refuses any other length before reading), which WSGI allows straight from the server's input
     stream: werkzeug's guard around it, needed when a reader might go past the end, copies every
-    block twice more. Without a Content-Length the guarded stream is returned (the service answers 411).
+    block twice more. Under gunicorn the body is read from the socket into the copy loop's buffer
+    (see socket_body). Without a Content-Length the guarded stream is returned (the service answers 411).
     """
     guarded = request.stream
-    return request.input_stream if request.content_length is not None else guarded
+    if request.content_length is None:
+        return guarded
+    direct = SocketBody.from_environ(request.environ, request.content_length)
+    return direct if direct is not None else request.input_stream
 
 
 def per_user():

@@ -13,13 +13,11 @@ import errno
 import hashlib
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 
 from .errors import UploadError
 
-BUFFER = 1024 * 1024  # bytes read, hashed and written at a time (gunicorn reads up to 1 MiB per step)
+BUFFER = 1024 * 1024  # bytes read, hashed and written at a time
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chunk-sha256")
 
 
 def no_space():
@@ -45,30 +43,29 @@ def _copy(source, fd, length):
     """Copy exactly `length` bytes from a readable to a file descriptor; return their SHA-256 (hex).
 
     `source` holds at most `length` bytes (the request body of that Content-Length, or a spooled
-    multipart file of that size), so nothing is read past them. Each block is hashed on a helper
-    thread while it is written and the next one is read (hashlib and file writes release the GIL);
-    the blocks are hashed one after the other, in order, and at most two are held at once.
+    multipart file of that size), so nothing is read past them. Each block is read into one buffer
+    reused for the whole chunk (`readinto`, where the source has it), hashed and written; hashlib
+    and file writes release the GIL, so the other requests' threads run meanwhile.
     A client that disconnects mid-body gets 400, never 500.
     """
     digest = hashlib.sha256()
-    hashing = None
+    readinto = getattr(source, "readinto", None)
+    buffer = memoryview(bytearray(min(BUFFER, length))) if readinto is not None else None
     remaining = length
-    try:
-        while remaining:
-            try:
+    while remaining:
+        try:
+            if readinto is not None:
+                count = readinto(buffer[: min(BUFFER, remaining)])
+                block = buffer[:count] if count else None
+            else:
                 block = source.read(min(BUFFER, remaining))
-            except (OSError, ValueError):  # the connection was reset or timed out mid-body
-                raise _incomplete(length, remaining) from None
-            if not block:
-                raise _incomplete(length, remaining)
-            if hashing is not None:
-                hashing.result()
-            hashing = HASHERS.submit(digest.update, block)
-            _write_all(fd, block)
-            remaining -= len(block)
-    finally:
-        if hashing is not None:
-            hashing.result()
+        except (OSError, ValueError):  # the connection was reset or timed out mid-body
+            raise _incomplete(length, remaining) from None
+        if not block:
+            raise _incomplete(length, remaining)
+        digest.update(block)
+        _write_all(fd, block)
+        remaining -= len(block)
     return digest.hexdigest()
 
 
