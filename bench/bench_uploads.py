@@ -32,7 +32,7 @@ from bench.proc import cpu_seconds  # noqa: E402
 MIB = 1024 * 1024
 FILE_SIZE = 1024 * MIB
 CHUNK = 5 * MIB
-ROUNDS = 3
+ROUNDS = 5
 WORKERS = 2
 PEER_DIR = os.path.join(ROOT, "bench", "tus-peer")
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from flask import redirect, request, session, url_for
 from flask_login import login_user, logout_user, user_loaded_from_cookie
 
+from portal.auth.users import user_by_id
 from portal.errors import APIError, is_api_request
-from portal.extensions import db
-from portal.models import User, parse_user_id
+from portal.models import parse_user_id
 
 
 def start_session(user, remember=False):
@@ -32,7 +32,7 @@ def load_user(identity):
     """The user behind a session identity `<id>:<version>`, if still active and current."""
     user_id, _, version = str(identity).partition(":")
     user_id = parse_user_id(user_id)
-    user = db.session.get(User, user_id) if user_id is not None else None
+    user = user_by_id(user_id) if user_id is not None else None
     if user is None or not user.active or str(user.session_version) != version:
         return None
     return user

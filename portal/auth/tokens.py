@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask import current_app
 
-from portal.extensions import db
-from portal.models import User, parse_user_id
+from portal.auth.users import user_by_id
+from portal.models import parse_user_id
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"
@@ -51,7 +51,7 @@ def user_for_token(token):
     user_id = parse_user_id(claims["sub"]) if isinstance(claims["sub"], str) else None
     if user_id is None:
         raise InvalidToken("malformed subject")
-    user = db.session.get(User, user_id)
+    user = user_by_id(user_id)
     if user is None or not user.active or claims.get("ver") != user.session_version:
         raise InvalidToken("account unknown or no longer active")
     return user
