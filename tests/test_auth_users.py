@@ -38,9 +38,7 @@ def test_any_change_to_the_row_counts_at_once_even_one_made_outside_the_orm(app,
     # A plain SQL update that leaves updated_at alone: the row itself is compared, not a timestamp.
     changes = {"role": Role.MEMBER, "tier": Tier.FREE, "active": False, "session_version": 7}
     with db.engine.begin() as connection:
-        connection.execute(
-            update(User.__table__).where(User.__table__.c.id == user_id).values(**changes)
-        )
+        connection.execute(update(User.__table__).where(User.__table__.c.id == user_id).values(**changes))
     fresh_request()
     user = user_by_id(user_id)
     assert (user.role, user.tier, user.active, user.session_version) == (Role.MEMBER, Tier.FREE, False, 7)
