@@ -64,3 +64,17 @@ def test_changes_to_the_returned_user_are_saved_and_never_reach_the_kept_copy(ap
     assert db.session.get(User, user_id).name == "After"
     fresh_request()
     assert user_by_id(user_id).name == "After"
+
+
+def test_an_expired_user_in_the_session_is_read_again_and_a_deleted_one_is_none(app, make_user):
+    user_id = make_user(name="Before").id
+    fresh_request()
+    loaded = db.session.get(User, user_id)
+    with db.engine.begin() as connection:
+        connection.execute(update(User.__table__).where(User.__table__.c.id == user_id).values(name="After"))
+    db.session.commit()  # expires what the session holds
+    assert user_by_id(user_id) is loaded and loaded.name == "After"
+    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.execute(User.__table__.delete().where(User.__table__.c.id == user_id))
+    assert user_by_id(user_id) is None

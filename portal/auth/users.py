@@ -10,10 +10,11 @@ ever built from, and matched against, the row just read: nothing the database do
 moment is ever returned.
 
 As with `Session.get`, a User already in the request's session is returned as it is (with any
-changes the request has made to it), without a query.
+changes the request has made to it), without a query, unless it has expired (after a commit): then
+the row is read again, and a row that is gone is None.
 """
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,7 +33,7 @@ def user_by_id(user_id):
     """The User with this id, attached to the request's database session, or None."""
     session = db.session()
     present = session.identity_map.get(session.identity_key(User, user_id))
-    if present is not None:
+    if present is not None and not inspect(present).expired:
         return present
     row = session.connection().execute(_ROW, {"user_id": user_id}).first()
     if row is None:
