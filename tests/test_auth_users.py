@@ -78,3 +78,15 @@ def test_an_expired_user_in_the_session_is_read_again_and_a_deleted_one_is_none(
     with db.engine.begin() as connection:
         connection.execute(User.__table__.delete().where(User.__table__.c.id == user_id))
     assert user_by_id(user_id) is None
+
+
+def test_changes_to_an_expired_user_in_the_session_are_kept(app, make_user):
+    user_id = make_user(name="Before").id
+    fresh_request()
+    loaded = db.session.get(User, user_id)
+    db.session.commit()  # expires it
+    loaded.name = "Changed after the commit"
+    assert user_by_id(user_id) is loaded
+    db.session.commit()
+    fresh_request()
+    assert db.session.get(User, user_id).name == "Changed after the commit"

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -113,6 +114,11 @@ def test_only_an_untouched_gunicorn_body_of_known_length_is_read_from_the_socket
     assert SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, None) is None
     chunked = Body(ChunkedReader(None, SocketUnreader(server)))
     assert SocketBody.from_environ({"wsgi.input": chunked, "gunicorn.socket": server}, 10) is None
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    with tls.wrap_socket(socket.socket(), do_handshake_on_connect=False) as secure:
+        over_tls = gunicorn_body(secure, 10)
+        assert SocketBody.from_environ({"wsgi.input": over_tls, "gunicorn.socket": secure}, 10) is None
     body.read(3)  # the application read some of it itself
     assert SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, 7) is None
 

@@ -12,8 +12,9 @@ body failed. So when a request stops early (a full disk, an error), gunicorn dra
 usual, and a keep-alive connection's next request starts where it should. A failed read closes
 the connection, as gunicorn's own reader does.
 
-Anything other than gunicorn reading a body of known length (the Flask development server, the
-test client, chunked transfer coding) gets None, and the caller uses `wsgi.input` as before.
+Anything other than gunicorn reading a body of known length over plain TCP (the Flask development
+server, the test client, chunked transfer coding, TLS terminated by gunicorn) gets None, and the
+caller uses `wsgi.input` as before.
 """
 
 import os
@@ -34,10 +35,8 @@ class SocketBody:
         self._body = body
         self._sock = sock
         # MSG_WAITALL: one system call per block. It would ignore a Python-level socket timeout,
-        # so it is used only on a plain blocking socket without one (gunicorn's threaded workers);
-        # TLS sockets take no flags.
-        plain = not isinstance(sock, ssl.SSLSocket) and sock.gettimeout() is None
-        self._flags = socket.MSG_WAITALL if plain else 0
+        # so it is used only on a blocking socket without one (gunicorn's threaded workers).
+        self._flags = socket.MSG_WAITALL if sock.gettimeout() is None else 0
 
     @classmethod
     def from_environ(cls, environ, length):
@@ -49,6 +48,10 @@ class SocketBody:
             return None
         reader = body.reader
         if not isinstance(reader.unreader, SocketUnreader) or reader.unreader.sock is not sock:
+            return None
+        if isinstance(sock, ssl.SSLSocket):
+            # TLS served by gunicorn itself: bytes of a pipelined next request can wait in OpenSSL's
+            # buffer, where gunicorn does not look; its own reader moves them into its buffer.
             return None
         body.buf.seek(0, os.SEEK_END)
         if reader.length != length or body.buf.tell():  # the body was read from already

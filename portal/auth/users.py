@@ -9,9 +9,8 @@ User built from it then is attached to the request's session without being built
 ever built from, and matched against, the row just read: nothing the database does not hold at that
 moment is ever returned.
 
-As with `Session.get`, a User already in the request's session is returned as it is (with any
-changes the request has made to it), without a query, unless it has expired (after a commit): then
-the row is read again, and a row that is gone is None.
+A User already in the request's session is left to the ORM (`Session.get`): returned as it is,
+with any changes the request has made to it, or reloaded when it has expired after a commit.
 """
 
 from sqlalchemy import bindparam, inspect, select
@@ -33,8 +32,10 @@ def user_by_id(user_id):
     """The User with this id, attached to the request's database session, or None."""
     session = db.session()
     present = session.identity_map.get(session.identity_key(User, user_id))
-    if present is not None and not inspect(present).expired:
-        return present
+    if present is not None:
+        # Held already: as it is, or (expired after a commit) reloaded by the ORM, which flushes the
+        # request's unsaved changes to it first rather than overwrite them.
+        return present if not inspect(present).expired else session.get(User, user_id)
     row = session.connection().execute(_ROW, {"user_id": user_id}).first()
     if row is None:
         return None
