@@ -13,11 +13,13 @@ import errno
 import hashlib
 import os
 import secrets
+import threading
 
 from .errors import UploadError
 
 BUFFER = 1024 * 1024  # bytes read, hashed and written at a time
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_buffers = threading.local()
 
 
 def no_space():
@@ -43,14 +45,14 @@ def _copy(source, fd, length):
     """Copy exactly `length` bytes from a readable to a file descriptor; return their SHA-256 (hex).
 
     `source` holds at most `length` bytes (the request body of that Content-Length, or a spooled
-    multipart file of that size), so nothing is read past them. Each block is read into one buffer
-    reused for the whole chunk (`readinto`, where the source has it), hashed and written; hashlib
+    multipart file of that size), so nothing is read past them. Each block is read into the thread's
+    buffer, reused from chunk to chunk (`readinto`, where the source has it), hashed and written; hashlib
     and file writes release the GIL, so the other requests' threads run meanwhile.
     A client that disconnects mid-body gets 400, never 500.
     """
     digest = hashlib.sha256()
     readinto = getattr(source, "readinto", None)
-    buffer = memoryview(bytearray(min(BUFFER, length))) if readinto is not None else None
+    buffer = _thread_buffer() if readinto is not None else None
     remaining = length
     while remaining:
         try:
@@ -67,6 +69,14 @@ def _copy(source, fd, length):
         _write_all(fd, block)
         remaining -= len(block)
     return digest.hexdigest()
+
+
+def _thread_buffer():
+    """This thread's read buffer, made once: a fresh 1 MiB per chunk cost page faults every time."""
+    buffer = getattr(_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _buffers.buffer = memoryview(bytearray(BUFFER))
+    return buffer
 
 
 def _write_all(fd, data):
