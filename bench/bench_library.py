@@ -3,9 +3,8 @@
 Setup: a SQLite database (migrated with `flask db upgrade`) holding 10,000 videos (two tags each,
 mixed access levels, 10 % still processing, some linked to training sessions) and 1,000 members
 with five saved positions each; an embedded Redis; a local RSA signing key, so tokens are minted
-as in production (no Stream call per view). The portal runs under gunicorn (WORKERS workers,
-as README.md's production command: sync workers) from bench/library_app.py, which adds one
-bare route to the real app.
+as in production (no Stream call per view). The portal runs under gunicorn (WORKERS of its default
+sync workers) from bench/library_app.py, which adds one bare route to the real app.
 
 Load: CLIENTS client processes, each signed in as its own premium member, each sending requests
 back to back for SECONDS per measurement (a sync worker closes the connection after each answer,
