@@ -3,6 +3,7 @@
 import contextvars
 import os
 import re
+import socket
 import threading
 from contextlib import contextmanager
 
@@ -45,6 +46,13 @@ def shareable_database(tmp_path):
     if TestConfig.SQLALCHEMY_DATABASE_URI == "sqlite://":
         return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'served.db'}"}
     return {}
+
+
+def free_port():
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 when it dies, the worker with it; everything stopped with a message when Redis keeps dying."""
 
 import signal
-import socket
 
 import pytest
 import redis
@@ -11,12 +10,7 @@ from rq import Queue
 
 from portal import devserver
 from portal.devserver import DevStack, RedisKeepsDying
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port
 
 
 @pytest.fixture

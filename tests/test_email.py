@@ -3,7 +3,6 @@ once, only when configured and wanted; the account page's switch; the whole path
 webhook to the instructor's notification and email."""
 
 import json
-import socket
 import time
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -20,7 +19,7 @@ from portal.jobs.webhooks import apply_stream_webhook
 from portal.models import MediaAsset, MediaAssetStatus, Notification, Role, Tier, User
 from portal.services import notifications, stream_events
 from portal.services.stream import get_client, reset_client
-from tests.conftest import csrf_token_from, serving, shareable_database
+from tests.conftest import csrf_token_from, free_port, serving, shareable_database
 
 
 class Inbox:
@@ -33,12 +32,6 @@ class Inbox:
         message = message_from_bytes(envelope.content, policy=default_policy)
         self.messages.append((envelope.rcpt_tos, message))
         return "250 OK"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

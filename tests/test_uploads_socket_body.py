@@ -19,7 +19,7 @@ from gunicorn.http.unreader import SocketUnreader
 from portal.api.socket_body import SocketBody
 from portal.redis_runtime import limiter_storage_uri
 from tests import uploads_support
-from tests.conftest import shareable_database
+from tests.conftest import free_port, shareable_database
 from tests.uploads_support import CHUNK, PREFIX, chunk_files, make_user_in, mp4_bytes, sha, uploader_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,6 +32,11 @@ def gunicorn_body(sock, length, read_ahead=b""):
     if read_ahead:
         unreader.unread(read_ahead)
     return Body(LengthReader(unreader, length))
+
+
+def socket_reader(body, sock):
+    """The SocketBody the upload endpoint would use for this gunicorn body and socket."""
+    return SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": sock}, body.reader.length)
 
 
 def read_all(reader, size, block=64 * 1024):
@@ -63,8 +68,8 @@ def test_the_body_is_read_from_what_gunicorn_read_ahead_and_then_the_socket(pair
     server, client = pair
     data = os.urandom(300_000)
     body = gunicorn_body(server, len(data), read_ahead=data[:8000])
+    reader = socket_reader(body, server)
     sender = send_in_background(client, data[8000:] + b"GET /next HTTP/1.1\r\n")
-    reader = SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, len(data))
     assert reader is not None
     assert read_all(reader, len(data) + 100) == data
     sender.join(timeout=10)
@@ -77,7 +82,7 @@ def test_a_pipelined_request_behind_a_small_body_is_put_back_for_gunicorn(pair):
     server, _ = pair
     data, following = b"x" * 100, b"GET /next HTTP/1.1\r\n\r\n"
     body = gunicorn_body(server, len(data), read_ahead=data + following)
-    reader = SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, len(data))
+    reader = socket_reader(body, server)
     assert read_all(reader, 1000) == data
     assert body.reader.unreader.read(len(following)) == following
 
@@ -86,8 +91,8 @@ def test_a_request_that_stops_reading_early_leaves_gunicorn_the_exact_rest(pair)
     server, client = pair
     data = os.urandom(50_000)
     body = gunicorn_body(server, len(data), read_ahead=data[:1000])
+    reader = socket_reader(body, server)
     sender = send_in_background(client, data[1000:] + b"NEXT")
-    reader = SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, len(data))
     assert read_all(reader, 3000) == data[:3000]
     assert body.read() == data[3000:]  # gunicorn drains what is left of the body, and no more
     sender.join(timeout=10)
@@ -100,7 +105,7 @@ def test_a_client_that_hangs_up_mid_body_marks_the_body_failed(pair):
     body = gunicorn_body(server, len(data))
     client.sendall(data[:5000])
     client.shutdown(socket.SHUT_WR)
-    reader = SocketBody.from_environ({"wsgi.input": body, "gunicorn.socket": server}, len(data))
+    reader = socket_reader(body, server)
     assert read_all(reader, len(data)) == data[:5000]
     assert body.failed  # gunicorn closes the connection instead of reading a next request
 
@@ -124,12 +129,6 @@ def test_only_an_untouched_gunicorn_body_of_known_length_is_read_from_the_socket
 
 
 # -- the chunk API under a real gunicorn -------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

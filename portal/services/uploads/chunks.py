@@ -57,8 +57,7 @@ def _copy(source, fd, length):
     while remaining:
         try:
             if readinto is not None:
-                count = readinto(buffer[: min(BUFFER, remaining)])
-                block = buffer[:count] if count else None
+                block = buffer[: readinto(buffer[: min(BUFFER, remaining)])]
             else:
                 block = source.read(min(BUFFER, remaining))
         except (OSError, ValueError):  # the connection was reset or timed out mid-body
